@@ -1,0 +1,162 @@
+// Package classifier owns the cross-dataset classifier of the method: its
+// backbones, its training in contrastive or joint mode, and its files.
+package classifier
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"ganshift/checkpoint"
+	"ganshift/nn"
+	"ganshift/torch"
+)
+
+// Config describes a classifier network.
+type Config struct {
+	Arch    string   `json:"arch"`    // "smallcnn"
+	Size    int      `json:"size"`    // input height and width
+	Classes int      `json:"classes"` // outputs of the head
+	Names   []string `json:"names,omitempty"`
+	// Mode and Target are set for a cross-dataset classifier: how it was
+	// trained and which output the generator is pushed toward.
+	Mode   string `json:"mode,omitempty"`
+	Target int    `json:"target"`
+	// Training records how the weights were made (data, epochs, accuracy).
+	Training map[string]any `json:"training,omitempty"`
+}
+
+// Net is a small convolutional classifier for small images in [-1, 1]:
+// three conv-ReLU-maxpool stages (16, 32, 64 channels) and a two-layer
+// head. Names follow torchvision's features/classifier layout.
+type Net struct {
+	Cfg    Config
+	Params *nn.Params
+
+	convs [3]conv
+	fc1   dense
+	head  dense
+}
+
+type conv struct{ w, b *torch.Tensor }
+type dense struct{ w, b *torch.Tensor }
+
+// smallWidths are the channels of the three stages.
+var smallWidths = [3]int64{16, 32, 64}
+
+// New builds a classifier with weights drawn from seed.
+func New(cfg Config, seed uint64) (*Net, error) {
+	if cfg.Arch != "smallcnn" {
+		return nil, fmt.Errorf("classifier: unknown arch %q (want smallcnn)", cfg.Arch)
+	}
+	if cfg.Size%8 != 0 || cfg.Size <= 0 {
+		return nil, fmt.Errorf("classifier: input size %d is not a positive multiple of 8", cfg.Size)
+	}
+	if cfg.Classes < 1 || cfg.Target < 0 || cfg.Target >= cfg.Classes {
+		return nil, fmt.Errorf("classifier: %d classes with target %d", cfg.Classes, cfg.Target)
+	}
+	p := nn.NewParams(seed)
+	n := &Net{Cfg: cfg, Params: p}
+	in := int64(3)
+	for i, out := range smallWidths {
+		pre := fmt.Sprintf("features.%d", 3*i)
+		n.convs[i] = conv{p.Fan(pre+".weight", out, in, 3, 3), p.Const(pre+".bias", 0, out)}
+		in = out
+	}
+	side := int64(cfg.Size / 8)
+	n.fc1 = dense{p.Fan("classifier.0.weight", 128, in*side*side), p.Const("classifier.0.bias", 0, 128)}
+	n.head = dense{p.Fan("classifier.2.weight", int64(cfg.Classes), 128), p.Const("classifier.2.bias", 0, int64(cfg.Classes))}
+	if err := p.Err(); err != nil {
+		p.Free()
+		return nil, err
+	}
+	return n, nil
+}
+
+// Free releases the network's tensors.
+func (n *Net) Free() { n.Params.Free() }
+
+// Logits maps images (B, 3, S, S) in [-1, 1] to class scores (B, classes).
+func (n *Net) Logits(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
+	h := x
+	for _, c := range n.convs {
+		h = s.MaxPool2d(s.Relu(s.Conv2d(h, c.w, c.b, 1, 1, 1)), 2, 2, 0)
+	}
+	h = s.Reshape(h, x.Shape()[0], -1)
+	h = s.Relu(s.Linear(h, n.fc1.w, n.fc1.b))
+	return s.Linear(h, n.head.w, n.head.b)
+}
+
+// isHead reports whether a tensor belongs to the output layer, which a
+// fine-tuned classifier replaces.
+func isHead(name string) bool { return strings.HasPrefix(name, "classifier.2.") }
+
+// InitFrom copies every tensor but the head from a pretrained backbone of
+// the same architecture and input size.
+func (n *Net) InitFrom(backbone *Net) error {
+	if backbone.Cfg.Arch != n.Cfg.Arch || backbone.Cfg.Size != n.Cfg.Size {
+		return fmt.Errorf("classifier: backbone is %s at %d px, need %s at %d px",
+			backbone.Cfg.Arch, backbone.Cfg.Size, n.Cfg.Arch, n.Cfg.Size)
+	}
+	for _, v := range n.Params.Vars() {
+		if isHead(v.Name) {
+			continue
+		}
+		if err := v.T.CopyFrom(backbone.Params.Get(v.Name)); err != nil {
+			return fmt.Errorf("classifier: backbone %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+const metaKey = "ganshift_classifier"
+
+// Save writes the classifier as one safetensors file with its config in
+// the metadata, atomically.
+func (n *Net) Save(path string) error {
+	state, err := n.Params.State()
+	if err != nil {
+		return fmt.Errorf("classifier: %s: %w", path, err)
+	}
+	cfg, err := json.Marshal(n.Cfg)
+	if err != nil {
+		return fmt.Errorf("classifier: %s: %w", path, err)
+	}
+	return checkpoint.Save(path, state, map[string]string{metaKey: string(cfg)})
+}
+
+// Load reads a classifier written by Save.
+func Load(path string) (*Net, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: %w", err)
+	}
+	return Decode(path, raw)
+}
+
+// Decode reads a classifier from the bytes of a file written by Save; name
+// is used in messages.
+func Decode(name string, raw []byte) (*Net, error) {
+	state, meta, err := checkpoint.Decode(name, raw)
+	if err != nil {
+		return nil, err
+	}
+	js, ok := meta[metaKey]
+	if !ok {
+		return nil, fmt.Errorf("classifier: %s: no %q metadata: not a ganshift classifier file", name, metaKey)
+	}
+	var cfg Config
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		return nil, fmt.Errorf("classifier: %s: metadata: %w", name, err)
+	}
+	n, err := New(cfg, 0)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: %s: %w", name, err)
+	}
+	if err := n.Params.Load(state, name); err != nil {
+		n.Free()
+		return nil, fmt.Errorf("classifier: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"ganshift/progress"
+	"ganshift/torch"
+)
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	threads int
+	quiet   bool
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "ganshift",
+		Short: "Transform what a pretrained GAN draws by fine-tuning it with a cross-dataset classifier",
+		Long: `ganshift fine-tunes the generator of a pretrained class-conditional GAN so that
+its samples satisfy both a frozen classifier, trained on the GAN's own image
+domain and a new one, and the GAN's own frozen discriminator. The result is a
+generator whose output fuses features of both domains.
+
+Start with "ganshift demo", which runs the whole method on the embedded
+MNIST BigGAN and a set of typeset digits.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			torch.SetThreads(g.threads)
+			progress.Quiet = g.quiet
+		},
+	}
+	root.PersistentFlags().IntVar(&g.threads, "threads", runtime.NumCPU(), "libtorch intra-op threads")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
+	root.AddCommand(newPretrainCmd())
+	return root
+}

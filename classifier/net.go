@@ -88,6 +88,16 @@ func (n *Net) Logits(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
 	return s.Linear(h, n.head.w, n.head.b)
 }
 
+// Classify is Logits for images of any size: G's output is resized
+// (differentiably, bilinearly) to the classifier's input size first.
+func (n *Net) Classify(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
+	size := int64(n.Cfg.Size)
+	if shape := x.Shape(); len(shape) == 4 && (shape[2] != size || shape[3] != size) {
+		x = s.ResizeBilinear(x, size, size)
+	}
+	return n.Logits(s, x)
+}
+
 // isHead reports whether a tensor belongs to the output layer, which a
 // fine-tuned classifier replaces.
 func isHead(name string) bool { return strings.HasPrefix(name, "classifier.2.") }

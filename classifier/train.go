@@ -178,6 +178,34 @@ func (n *Net) Predict(x []float32, b int) ([]int64, error) {
 	return am.Int64()
 }
 
+// TargetProbs returns, for each image of x (b images of size res×res in
+// [-1, 1]), the classifier's probability of its target class.
+func (n *Net) TargetProbs(x []float32, b, res, batch int) ([]float32, error) {
+	per := 3 * res * res
+	out := make([]float32, 0, b)
+	for start := 0; start < b; start += batch {
+		end := min(start+batch, b)
+		p, err := n.targetProbs(x[start*per:end*per], end-start, res)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+func (n *Net) targetProbs(x []float32, b, res int) ([]float32, error) {
+	s := torch.NewScope()
+	defer s.Close()
+	s.SetGrad(false)
+	logits := n.Classify(s, s.FromFloat32(x, int64(b), 3, int64(res), int64(res)))
+	p := s.Narrow(s.Softmax(logits, 1), 1, int64(n.Cfg.Target), 1)
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	return p.Float32()
+}
+
 // CrossSet builds the training set of a cross-dataset classifier: the
 // larger of the two sets is subsampled (by seed) to the size of the
 // smaller so the classes are balanced, then labels follow mode.

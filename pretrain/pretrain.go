@@ -293,7 +293,7 @@ func (t *trainer) save(it int, took time.Duration) error {
 		return err
 	}
 	defer ema.Free()
-	m := &biggan.Model{Cfg: t.opt.Model, G: t.g, GEma: ema, D: t.d, Provenance: map[string]any{
+	m := &biggan.Model{Cfg: t.g.Cfg, G: t.g, GEma: ema, D: t.d, Provenance: map[string]any{
 		"made_by":    "ganshift pretrain",
 		"iterations": it,
 		"seed":       t.opt.Seed,

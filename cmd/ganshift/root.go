@@ -36,6 +36,6 @@ MNIST BigGAN and a set of typeset digits.`,
 	}
 	root.PersistentFlags().IntVar(&g.threads, "threads", runtime.NumCPU(), "libtorch intra-op threads")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
-	root.AddCommand(newPretrainCmd())
+	root.AddCommand(newPretrainCmd(), newTrainClassifierCmd(), newSampleCmd(), newFinetuneCmd(), newInterpCmd(), newDemoCmd())
 	return root
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"ganshift/assets"
+	"ganshift/classifier"
+	"ganshift/finetune"
+	"ganshift/progress"
+)
+
+type finetuneOptions struct {
+	opt        finetune.Options
+	model      string
+	which      string
+	classifier string
+	classes    string
+	train      string
+	out        string
+	resume     string
+}
+
+func newFinetuneCmd() *cobra.Command {
+	o := &finetuneOptions{opt: finetune.Defaults()}
+	cmd := &cobra.Command{
+		Use:   "finetune --classifier <file> --out <run-dir>",
+		Short: "Fine-tune the generator on w_cls·classifier loss + w_d·(−D score): the paper's method",
+		Long: `Fine-tune only the generator: each step draws a batch from G, scores it with
+the frozen cross-dataset classifier (cross-entropy toward its target class)
+and the frozen discriminator (−mean score), and updates G on the weighted sum.
+
+The run directory gets config.json (everything needed to reproduce the run),
+metrics.csv (per iteration: losses, the classifier's target probability,
+D's score) and snapshots/NNNNNN/ every --snapshot-every iterations (G's
+weights, optimizer and random state, and samples.png drawn from the same
+fixed z and y every time; 000000 is the base model). Ctrl-C stops at the
+next snapshot; --resume continues a stopped or killed run exactly.`,
+		Example: `  ganshift finetune --classifier joint.safetensors --w-cls 1 --w-d 0.5 --out runs/joint
+  ganshift finetune --resume runs/joint`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "default", `model directory ("default": the embedded MNIST BigGAN)`)
+	f.StringVar(&o.which, "generator", "G_ema", "generator to fine-tune: G_ema or G")
+	f.StringVar(&o.classifier, "classifier", "", "cross-dataset classifier file (from train-classifier)")
+	f.Float64Var(&o.opt.WCls, "w-cls", o.opt.WCls, "weight of the classifier loss")
+	f.Float64Var(&o.opt.WD, "w-d", o.opt.WD, "weight of the discriminator loss")
+	f.IntVar(&o.opt.Iters, "iters", o.opt.Iters, "generator updates")
+	f.IntVar(&o.opt.Batch, "batch", o.opt.Batch, "samples per update")
+	f.IntVar(&o.opt.SnapshotEvery, "snapshot-every", o.opt.SnapshotEvery, "iterations between snapshots")
+	f.Float64Var(&o.opt.LR, "lr", o.opt.LR, "Adam learning rate")
+	f.Uint64Var(&o.opt.Seed, "seed", o.opt.Seed, "random seed")
+	f.Float64Var(&o.opt.Truncation, "truncation", o.opt.Truncation, "σ of z ~ N(0, σ²)")
+	f.StringVar(&o.classes, "classes", "", "comma-separated classes to draw y from (default: all)")
+	f.StringVar(&o.opt.BNMode, "bn-mode", o.opt.BNMode, `G's batch norm while training: "batch" statistics or "stored"`)
+	f.StringVar(&o.train, "train", "", "comma-separated patterns of G parameters to update (default: all), e.g. 'blocks.*.bn*'")
+	f.StringVar(&o.out, "out", "", "run directory to create")
+	f.StringVar(&o.resume, "resume", "", "run directory to continue from its last snapshot")
+	return cmd
+}
+
+func (o *finetuneOptions) run() error {
+	if o.resume != "" {
+		return o.resumeRun()
+	}
+	if o.out == "" || o.classifier == "" {
+		return fmt.Errorf("need --out and --classifier (or --resume RUN)")
+	}
+	classes, err := parseInts(o.classes)
+	if err != nil {
+		return fmt.Errorf("--classes: %w", err)
+	}
+	o.opt.Classes = classes
+	if o.train != "" {
+		o.opt.Train = strings.Split(o.train, ",")
+	}
+	cfg := finetune.RunConfig{Options: o.opt, Model: o.model, Generator: o.which, Classifier: o.classifier}
+	if o.model == "default" || o.model == "" {
+		cfg.Model = assets.ModelName
+	}
+	nets, free, err := openNets(cfg)
+	if err != nil {
+		return err
+	}
+	defer free()
+	run, err := finetune.Start(o.out, cfg, nets)
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	return train(run)
+}
+
+func (o *finetuneOptions) resumeRun() error {
+	cfg, err := finetune.ReadConfig(o.resume)
+	if err != nil {
+		return err
+	}
+	nets, free, err := openNets(cfg)
+	if err != nil {
+		return err
+	}
+	defer free()
+	run, err := finetune.Resume(o.resume, nets)
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	progress.Printf("resuming %s at iteration %d of %d\n", o.resume, run.Iter(), cfg.Options.Iters)
+	return train(run)
+}
+
+// train runs the loop; the first Ctrl-C (or SIGTERM) finishes the current
+// snapshot interval cleanly, a second one kills the process.
+func train(run *finetune.Run) error {
+	var stop atomic.Bool
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stop.Store(true)
+		progress.Printf("\nstopping at the next snapshot (Ctrl-C again to kill)\n")
+		signal.Stop(sig)
+	}()
+	defer signal.Stop(sig)
+	if err := run.Train("finetune", stop.Load); err != nil {
+		return err
+	}
+	fmt.Println("run in", run.Dir)
+	return nil
+}
+
+// openNets loads the GAN and the classifier a run config names.
+func openNets(cfg finetune.RunConfig) (finetune.Nets, func(), error) {
+	m, _, err := loadModel(cfg.Model)
+	if err != nil {
+		return finetune.Nets{}, nil, err
+	}
+	g := m.Sampler()
+	if cfg.Generator == "G" {
+		g = m.G
+	}
+	c, err := loadClassifier(cfg.Classifier)
+	if err != nil {
+		m.Free()
+		return finetune.Nets{}, nil, err
+	}
+	free := func() {
+		m.Free()
+		c.Free()
+	}
+	return finetune.Nets{G: g, D: m.D, C: c}, free, nil
+}
+
+func loadClassifier(path string) (*classifier.Net, error) {
+	if path == assets.BackboneName {
+		return assets.Backbone()
+	}
+	return classifier.Load(path)
+}

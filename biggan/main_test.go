@@ -1,0 +1,214 @@
+package biggan
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"testing"
+
+	"ganshift/checkpoint"
+	"ganshift/nn"
+	"ganshift/torch"
+)
+
+func TestMain(m *testing.M) {
+	torch.SetThreads(runtime.NumCPU())
+	os.Exit(m.Run())
+}
+
+// tiny is a small, fast configuration at resolution res: width 4, five
+// classes, a 16-value shared embedding and 4-value z chunks, with
+// attention after the G and D blocks at attn (none when 0).
+func tiny(res, attn int) Config {
+	c := Config{Resolution: res, GCh: 4, DCh: 4, SharedDim: 16, NClasses: 5}
+	c.DimZ = 4 * (len(gArch[res][0]) + 1)
+	if attn != 0 {
+		c.GAttn, c.DAttn = []int{attn}, []int{attn}
+	}
+	return c
+}
+
+// newG builds a generator that is freed when the test ends.
+func newG(t testing.TB, cfg Config, seed uint64) *Generator {
+	t.Helper()
+	g, err := NewGenerator(cfg, seed)
+	if err != nil {
+		t.Fatalf("NewGenerator(%+v): %v", cfg, err)
+	}
+	t.Cleanup(g.Free)
+	return g
+}
+
+// newD builds a discriminator that is freed when the test ends.
+func newD(t testing.TB, cfg Config, seed uint64) *Discriminator {
+	t.Helper()
+	d, err := NewDiscriminator(cfg, seed)
+	if err != nil {
+		t.Fatalf("NewDiscriminator(%+v): %v", cfg, err)
+	}
+	t.Cleanup(d.Free)
+	return d
+}
+
+// newScope returns a scope closed when the test ends.
+func newScope(t testing.TB) *torch.Scope {
+	t.Helper()
+	s := torch.NewScope()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// normals returns n standard normal values from seed.
+func normals(seed uint64, n int) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// values reads x, failing the test on error (including an earlier error
+// of the scope that made x).
+func values(t testing.TB, s *torch.Scope, x *torch.Tensor) []float32 {
+	t.Helper()
+	if err := s.Err(); err != nil {
+		t.Fatalf("scope: %v", err)
+	}
+	v, err := x.Float32()
+	if err != nil {
+		t.Fatalf("Float32: %v", err)
+	}
+	return v
+}
+
+// maxAbsDiff is the largest |a_i − b_i|; +Inf when the lengths differ.
+func maxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var m float64
+	for i := range a {
+		m = max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
+}
+
+// state snapshots p's tensors.
+func state(t testing.TB, p *nn.Params) map[string]checkpoint.Tensor {
+	t.Helper()
+	st, err := p.State()
+	if err != nil {
+		t.Fatalf("State: %v", err)
+	}
+	return st
+}
+
+// changed lists, sorted, the names whose values differ between a and b.
+func changed(a, b map[string]checkpoint.Tensor) []string {
+	var out []string
+	for k, ta := range a {
+		if tb, ok := b[k]; !ok || !slices.Equal(ta.Data, tb.Data) || !slices.Equal(ta.Shape, tb.Shape) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// set overwrites the tensor called name in p with data.
+func set(t testing.TB, p *nn.Params, name string, data []float32) {
+	t.Helper()
+	dst := p.Get(name)
+	if dst == nil {
+		t.Fatalf("no tensor %q", name)
+	}
+	src, err := torch.FromFloat32(data, dst.Shape()...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer src.Free()
+	if err := dst.CopyFrom(src); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// get reads the tensor called name in p.
+func get(t testing.TB, p *nn.Params, name string) []float32 {
+	t.Helper()
+	x := p.Get(name)
+	if x == nil {
+		t.Fatalf("no tensor %q", name)
+	}
+	v, err := x.Float32()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// gen runs g.Forward on z (B·dim_z values) and embedded classes e
+// (B·shared_dim values) in a fresh scope without autograd.
+func gen(t testing.TB, g *Generator, z, e []float32, train bool) []float32 {
+	t.Helper()
+	s := torch.NewScope()
+	defer s.Close()
+	s.SetGrad(false)
+	b := int64(len(z) / g.Cfg.DimZ)
+	x := g.Forward(s, s.FromFloat32(z, b, int64(g.Cfg.DimZ)), s.FromFloat32(e, b, int64(g.Cfg.SharedDim)), train)
+	return values(t, s, x)
+}
+
+// embedding returns the shared embedding rows of classes y.
+func embedding(t testing.TB, g *Generator, y ...int64) []float32 {
+	t.Helper()
+	e, err := g.embedRows(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// topSV is the largest singular value of the rows×cols matrix m (row
+// major), by power iteration on mᵀm in float64 until it settles.
+func topSV(m []float32, rows, cols int) float64 {
+	v := make([]float64, cols)
+	for i := range v {
+		v[i] = 1 / math.Sqrt(float64(cols)) * (1 + 0.01*float64(i%7))
+	}
+	u := make([]float64, rows)
+	var sigma float64
+	for it := 0; it < 20000; it++ {
+		for r := range rows {
+			var acc float64
+			for c := range cols {
+				acc += float64(m[r*cols+c]) * v[c]
+			}
+			u[r] = acc
+		}
+		for c := range cols {
+			v[c] = 0
+		}
+		for r := range rows {
+			for c := range cols {
+				v[c] += float64(m[r*cols+c]) * u[r]
+			}
+		}
+		var n float64
+		for _, x := range v {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+		for c := range v {
+			v[c] /= n
+		}
+		next := math.Sqrt(n) // ‖mᵀm v‖ → σ²
+		if it > 100 && math.Abs(next-sigma) <= 1e-12*next {
+			return next
+		}
+		sigma = next
+	}
+	return sigma
+}

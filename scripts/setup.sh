@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# setup.sh installs what building ganshift needs on Debian or Ubuntu:
+# libtorch (headers and libraries), a C++ compiler and make. It does
+# nothing when they are already there. Go itself must be installed.
+set -euo pipefail
+
+need=()
+[ -f /usr/include/torch/csrc/api/include/torch/torch.h ] || need+=(libtorch-dev)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} (Debian packages)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${need[@]}"
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: Go is not on PATH (expected /usr/local/go/bin/go); install Go 1.26 or newer" >&2
+  exit 1
+fi
+go mod download

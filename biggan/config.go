@@ -85,14 +85,23 @@ func (c Config) Validate() error {
 	case len(c.ClassNames) != 0 && len(c.ClassNames) != c.NClasses:
 		return fmt.Errorf("biggan: %d class names for %d classes", len(c.ClassNames), c.NClasses)
 	}
-	for _, r := range c.GAttn {
-		if !slices.Contains(c.gResolutions(), r) {
-			return fmt.Errorf("biggan: no G block outputs resolution %d for attention", r)
-		}
+	if err := checkAttn("G", c.GAttn, c.gResolutions(), gArch[c.Resolution][1], c.GCh); err != nil {
+		return err
 	}
-	for _, r := range c.DAttn {
-		if !slices.Contains(c.dResolutions(), r) {
-			return fmt.Errorf("biggan: no D block outputs resolution %d for attention", r)
+	return checkAttn("D", c.DAttn, c.dResolutions(), dArch[c.Resolution].out, c.DCh)
+}
+
+// checkAttn checks that some block outputs each attention resolution and
+// that every such block is wide enough for attention's C/8 channels.
+func checkAttn(net string, attn, res, mult []int, ch int) error {
+	for _, r := range attn {
+		if !slices.Contains(res, r) {
+			return fmt.Errorf("biggan: no %s block outputs resolution %d for attention", net, r)
+		}
+		for i, ri := range res {
+			if ri == r && mult[i]*ch < 8 {
+				return fmt.Errorf("biggan: %s attention at resolution %d needs at least 8 channels, the block has %d", net, r, mult[i]*ch)
+			}
 		}
 	}
 	return nil

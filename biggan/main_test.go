@@ -18,11 +18,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// tiny is a small, fast configuration at resolution res: width 4, five
-// classes, a 16-value shared embedding and 4-value z chunks, with
-// attention after the G and D blocks at attn (none when 0).
+// tiny is a small, fast configuration at resolution res: G width 4, D
+// width 8 (D's first block at 64 and 128 must have 8 channels for
+// attention), five classes, a 16-value shared embedding and 4-value z
+// chunks, with attention after the G and D blocks at attn (none when 0).
 func tiny(res, attn int) Config {
-	c := Config{Resolution: res, GCh: 4, DCh: 4, SharedDim: 16, NClasses: 5}
+	c := Config{Resolution: res, GCh: 4, DCh: 8, SharedDim: 16, NClasses: 5}
 	c.DimZ = 4 * (len(gArch[res][0]) + 1)
 	if attn != 0 {
 		c.GAttn, c.DAttn = []int{attn}, []int{attn}
@@ -211,4 +212,13 @@ func topSV(m []float32, rows, cols int) float64 {
 		sigma = next
 	}
 	return sigma
+}
+
+// varNames lists the names of vars in order.
+func varNames(vars []*nn.Var) []string {
+	out := make([]string, len(vars))
+	for i, v := range vars {
+		out[i] = v.Name
+	}
+	return out
 }

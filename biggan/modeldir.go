@@ -148,7 +148,7 @@ func loadInto(fsys fs.FS, dir, file string, p *nn.Params) error {
 	path := filepath.Join(dir, file)
 	raw, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return fmt.Errorf("biggan: %w", err)
+		return fmt.Errorf("biggan: %s: %w", path, err)
 	}
 	state, _, err := checkpoint.Decode(path, raw)
 	if err != nil {

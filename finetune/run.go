@@ -17,6 +17,7 @@ import (
 	"ganshift/checkpoint"
 	"ganshift/internal/atomicfile"
 	"ganshift/progress"
+	"ganshift/report"
 	"ganshift/sheet"
 	"ganshift/torch"
 )
@@ -255,7 +256,39 @@ func (r *Run) writeMetrics() error {
 	for _, m := range r.metrics {
 		fmt.Fprintf(&b, "%d,%.6g,%.6g,%.6g,%.6g,%.6g\n", m.Iter, m.Loss, m.ClsLoss, m.DLoss, m.TargetProb, m.DScore)
 	}
-	return atomicfile.WriteFile(filepath.Join(r.Dir, "metrics.csv"), []byte(b.String()))
+	if err := atomicfile.WriteFile(filepath.Join(r.Dir, "metrics.csv"), []byte(b.String())); err != nil {
+		return err
+	}
+	if len(r.metrics) == 0 {
+		return nil
+	}
+	return r.plot()
+}
+
+// plot writes loss.png: the losses and the scores over the iterations.
+func (r *Run) plot() error {
+	x := make([]float64, len(r.metrics))
+	cols := make([][]float64, 5)
+	for i, m := range r.metrics {
+		x[i] = float64(m.Iter)
+		for j, v := range []float64{m.Loss, m.ClsLoss, m.DLoss, m.TargetProb, m.DScore} {
+			cols[j] = append(cols[j], v)
+		}
+	}
+	return report.Curves(filepath.Join(r.Dir, "loss.png"),
+		report.Panel{Title: "losses", Lines: []report.Line{
+			{Name: "loss", X: x, Y: cols[0]}, {Name: "w·cls_loss term", X: x, Y: scale(cols[1], r.Cfg.Options.WCls)},
+			{Name: "w·d_loss term", X: x, Y: scale(cols[2], r.Cfg.Options.WD)}}},
+		report.Panel{Title: "scores", Lines: []report.Line{
+			{Name: "target_prob", X: x, Y: cols[3]}, {Name: "d_score", X: x, Y: cols[4]}}})
+}
+
+func scale(xs []float64, w float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = w * x
+	}
+	return out
 }
 
 // ReadConfig reads a run's config.json.

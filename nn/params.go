@@ -204,6 +204,9 @@ func (p *Params) Load(state map[string]checkpoint.Tensor, file string) error {
 		if want := v.T.Shape(); !slices.Equal(t.Shape, want) {
 			return fmt.Errorf("%s: tensor %q has shape %v, the model needs %v", file, v.Name, t.Shape, want)
 		}
+		if n := numel(t.Shape); int64(len(t.Data)) != n {
+			return fmt.Errorf("%s: tensor %q has %d values for shape %v (%d)", file, v.Name, len(t.Data), t.Shape, n)
+		}
 	}
 	for _, k := range sortedKeys(state) {
 		if _, ok := p.index[k]; !ok {

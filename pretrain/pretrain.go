@@ -38,6 +38,7 @@ type Options struct {
 	Seed          uint64        `json:"seed"`
 	SnapshotEvery int           `json:"snapshot_every"` // write the model and a sample sheet every N iterations
 	Out           string        `json:"out"`            // model directory to write
+	Init          string        `json:"init,omitempty"` // model directory to start from instead of random weights
 }
 
 // Defaults are settings that train the embedded MNIST model.
@@ -118,11 +119,35 @@ func newTrainer(opt Options, data *dataset.Images) (*trainer, error) {
 		t.free()
 		return nil, err
 	}
+	if err := t.initFrom(opt.Init); err != nil {
+		t.free()
+		return nil, err
+	}
 	if err := t.makeOptimizers(); err != nil {
 		t.free()
 		return nil, err
 	}
 	return t, nil
+}
+
+// initFrom loads G, D and G_ema from a model directory, to continue an
+// earlier run. The optimizers start afresh.
+func (t *trainer) initFrom(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	m, err := biggan.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+	if err := t.g.Params.CopyFrom(m.G.Params); err != nil {
+		return err
+	}
+	if err := t.d.Params.CopyFrom(m.D.Params); err != nil {
+		return err
+	}
+	return t.gEma.Params.CopyFrom(m.Sampler().Params)
 }
 
 func (t *trainer) makeOptimizers() error {

@@ -27,6 +27,7 @@ func newPretrainCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.opt.Out, "out", "", "model directory to write (required)")
+	f.StringVar(&o.opt.Init, "init", "", "model directory to continue from (optimizers start afresh)")
 	f.StringVar(&o.data, "data", "mnist", `labelled images: "mnist" or a folder with one subfolder per class`)
 	f.IntVar(&o.opt.Iters, "iters", o.opt.Iters, "G updates")
 	f.IntVar(&o.opt.Batch, "batch", o.opt.Batch, "batch size")

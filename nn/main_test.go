@@ -1,0 +1,152 @@
+package nn
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"testing"
+
+	"ganshift/checkpoint"
+	"ganshift/torch"
+)
+
+func TestMain(m *testing.M) {
+	torch.SetThreads(runtime.NumCPU())
+	os.Exit(m.Run())
+}
+
+// sample registers a small network of every kind of tensor:
+//
+//	blocks.0.0.conv1.{weight (4,3,3,3), bias (4), u0 (1,4), sv0 (1)}
+//	blocks.0.0.bn1.gain.{weight (3,6), u0 (1,3), sv0 (1)}
+//	blocks.0.0.bn1.{stored_mean, stored_var} (3)
+//	blocks.1.0.bn2.bias.{weight (2,6), u0 (1,2), sv0 (1)}
+//	linear.{weight (2,5), bias (2), u0 (1,2), sv0 (1)}
+//	embed.{weight (7,2), u0 (1,7), sv0 (1)}
+//	shared.weight (7,3)
+//	gamma ()
+func sample(t testing.TB, seed uint64) *Params {
+	t.Helper()
+	p := NewParams(seed)
+	NewSNConv(p, "blocks.0.0.conv1", 3, 4, 3, true, 1e-6)
+	NewSNLinear(p, "blocks.0.0.bn1.gain", 6, 3, false, 1e-6)
+	p.Buffer("blocks.0.0.bn1.stored_mean", 0, 3)
+	p.Buffer("blocks.0.0.bn1.stored_var", 1, 3)
+	NewSNLinear(p, "blocks.1.0.bn2.bias", 6, 2, false, 1e-6)
+	NewSNLinear(p, "linear", 5, 2, true, 1e-6)
+	NewSNEmbedding(p, "embed", 7, 2, 1e-6)
+	p.Normal("shared.weight", 1, 7, 3)
+	p.Const("gamma", 0.25)
+	if err := p.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Free)
+	return p
+}
+
+// sampleParams lists sample's parameters (not buffers) in order.
+var sampleParams = []string{
+	"blocks.0.0.conv1.weight", "blocks.0.0.conv1.bias",
+	"blocks.0.0.bn1.gain.weight", "blocks.1.0.bn2.bias.weight",
+	"linear.weight", "linear.bias", "embed.weight", "shared.weight", "gamma",
+}
+
+func newScope(t testing.TB) *torch.Scope {
+	t.Helper()
+	s := torch.NewScope()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// values reads x, failing the test on error (including an earlier error
+// of the scope that made x).
+func values(t testing.TB, s *torch.Scope, x *torch.Tensor) []float32 {
+	t.Helper()
+	if err := s.Err(); err != nil {
+		t.Fatalf("scope: %v", err)
+	}
+	v, err := x.Float32()
+	if err != nil {
+		t.Fatalf("Float32: %v", err)
+	}
+	return v
+}
+
+// read reads a tensor of p.
+func read(t testing.TB, p *Params, name string) []float32 {
+	t.Helper()
+	x := p.Get(name)
+	if x == nil {
+		t.Fatalf("no tensor %q", name)
+	}
+	v, err := x.Float32()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// write overwrites a tensor of p.
+func write(t testing.TB, p *Params, name string, data []float32) {
+	t.Helper()
+	dst := p.Get(name)
+	if dst == nil {
+		t.Fatalf("no tensor %q", name)
+	}
+	src, err := torch.FromFloat32(data, dst.Shape()...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer src.Free()
+	if err := dst.CopyFrom(src); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func snapshot(t testing.TB, p *Params) map[string]checkpoint.Tensor {
+	t.Helper()
+	st, err := p.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// topSV is the largest singular value of the rows×cols matrix m (row
+// major), by power iteration on mᵀm in float64 until it settles.
+func topSV(m []float32, rows, cols int) float64 {
+	v := make([]float64, cols)
+	for i := range v {
+		v[i] = 1 + 0.01*float64(i%7)
+	}
+	u := make([]float64, rows)
+	var sigma float64
+	for it := 0; it < 20000; it++ {
+		for r := range rows {
+			u[r] = 0
+			for c := range cols {
+				u[r] += float64(m[r*cols+c]) * v[c]
+			}
+		}
+		clear(v)
+		for r := range rows {
+			for c := range cols {
+				v[c] += float64(m[r*cols+c]) * u[r]
+			}
+		}
+		var n float64
+		for _, x := range v {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+		for c := range v {
+			v[c] /= n
+		}
+		next := math.Sqrt(n)
+		if it > 100 && math.Abs(next-sigma) <= 1e-12*next {
+			return next
+		}
+		sigma = next
+	}
+	return sigma
+}

@@ -109,6 +109,7 @@ func Latents(rng *rand.Rand, n, dimZ, nClasses int, opt Options) ([]float32, []i
 // metrics. The caller has made only the trained G parameters require
 // gradients.
 func Step(nets Nets, adam *torch.Adam, rng *rand.Rand, opt Options) (Metrics, error) {
+	// The scope pins the step to one OS thread, which keeps it reproducible.
 	s := torch.NewScope()
 	defer s.Close()
 	cfg := nets.G.Cfg

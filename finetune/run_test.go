@@ -181,6 +181,16 @@ func TestRunDirectory(t *testing.T) {
 		}
 	})
 
+	t.Run("loss plot", func(t *testing.T) {
+		img, err := png.Decode(bytes.NewReader(readFile(t, filepath.Join(dir, "loss.png"))))
+		if err != nil {
+			t.Fatalf("loss.png: %v", err)
+		}
+		if b := img.Bounds(); b.Dx() < 100 || b.Dy() < 100 {
+			t.Errorf("loss.png is %dx%d, want a readable plot", b.Dx(), b.Dy())
+		}
+	})
+
 	t.Run("no temporary files", func(t *testing.T) {
 		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -239,72 +249,119 @@ func TestStartFailureLeavesNothing(t *testing.T) {
 
 // TestResumeEqualsUninterrupted stops a run at its second snapshot,
 // resumes it on fresh networks and checks it ends where an uninterrupted
-// run of the same seed ends.
+// run of the same seed ends. The second case is a run killed after it
+// wrote the rows of iteration 4 but before its snapshot 4 was in place: it
+// resumes from snapshot 2 and must still end the same.
 func TestResumeEqualsUninterrupted(t *testing.T) {
 	opt := smallOpts()
 	opt.Iters, opt.SnapshotEvery, opt.Seed = 6, 2, 42
-
 	dirA, runA := startAndTrain(t, opt, nil)
-	dirB, runB := startAndTrain(t, opt, func(r *Run) bool { return r.Iter() == 4 })
-	if got := runB.Iter(); got != 4 {
-		t.Fatalf("stopped run is at iteration %d, want 4", got)
-	}
-	if its, _ := Snapshots(dirB); !slices.Equal(its, []int{0, 2, 4}) {
-		t.Fatalf("stopped run has snapshots %v, want [0 2 4]", its)
-	}
-	if got := len(readMetricsFile(t, dirB)); got != 4 {
-		t.Fatalf("stopped run's metrics.csv has %d rows, want 4", got)
-	}
-	runB.Close()
 
-	fresh := newNets(t)
-	resumed, err := Resume(dirB, fresh)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name       string
+		tamper     func(t *testing.T, dir string)
+		resumeIter int
+	}{
+		{"stopped at 4", func(t *testing.T, dir string) {}, 4},
+		{"killed before snapshot 4", func(t *testing.T, dir string) {
+			if err := os.Rename(SnapshotDir(dir, 4), SnapshotDir(dir, 4)+".tmp"); err != nil {
+				t.Fatal(err)
+			}
+		}, 2},
 	}
-	defer resumed.Close()
-	if got := resumed.Iter(); got != 4 {
-		t.Fatalf("resumed at iteration %d, want 4", got)
-	}
-	if got := len(resumed.Metrics()); got != 4 {
-		t.Fatalf("resumed with %d metrics, want 4", got)
-	}
-	if err := resumed.Train("test", nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := resumed.Iter(); got != 6 {
-		t.Fatalf("resumed run ended at %d, want 6", got)
-	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dirB, runB := startAndTrain(t, opt, func(r *Run) bool { return r.Iter() == 4 })
+			if got := runB.Iter(); got != 4 {
+				t.Fatalf("stopped run is at iteration %d, want 4", got)
+			}
+			if its, _ := Snapshots(dirB); !slices.Equal(its, []int{0, 2, 4}) {
+				t.Fatalf("stopped run has snapshots %v, want [0 2 4]", its)
+			}
+			if got := len(readMetricsFile(t, dirB)); got != 4 {
+				t.Fatalf("stopped run's metrics.csv has %d rows, want 4", got)
+			}
+			runB.Close()
+			tc.tamper(t, dirB)
 
-	a, b := stateOf(t, runA.Nets.G.Params), stateOf(t, fresh.G.Params)
-	worst := 0.0
-	for name := range a {
-		if !sameBits(a[name], b[name]) {
-			d := maxAbsDiff(a[name], b[name])
-			worst = max(worst, d)
-			t.Errorf("G %s: resumed differs from uninterrupted (max abs diff %g)", name, d)
-		}
-	}
-	if worst == 0 {
-		t.Log("final G of the resumed run is bit-identical to the uninterrupted one")
-	}
-	for i := range runA.adam.M {
-		ma, _ := runA.adam.M[i].Float32()
-		mb, _ := resumed.adam.M[i].Float32()
-		va, _ := runA.adam.V[i].Float32()
-		vb, _ := resumed.adam.V[i].Float32()
-		if !sameBits(ma, mb) || !sameBits(va, vb) {
-			t.Errorf("Adam moments of parameter %d differ after resume", i)
-		}
-	}
+			fresh := newNets(t)
+			resumed, err := Resume(dirB, fresh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resumed.Close()
+			if got := resumed.Iter(); got != tc.resumeIter {
+				t.Fatalf("resumed at iteration %d, want %d", got, tc.resumeIter)
+			}
+			if got := len(resumed.Metrics()); got != tc.resumeIter {
+				t.Fatalf("resumed with %d metrics, want %d", got, tc.resumeIter)
+			}
+			if err := resumed.Train("test", nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := resumed.Iter(); got != 6 {
+				t.Fatalf("resumed run ended at %d, want 6", got)
+			}
 
-	for _, f := range []string{"metrics.csv", "snapshots/000006/G.safetensors", "snapshots/000006/optimizer.safetensors", "snapshots/000006/samples.png"} {
-		if !bytes.Equal(readFile(t, filepath.Join(dirA, f)), readFile(t, filepath.Join(dirB, f))) {
-			t.Errorf("%s differs between the uninterrupted and the resumed run", f)
-		}
+			a, b := stateOf(t, runA.Nets.G.Params), stateOf(t, fresh.G.Params)
+			for name := range a {
+				if !sameBits(a[name], b[name]) {
+					t.Errorf("G %s: resumed differs from uninterrupted (max abs diff %g)", name, maxAbsDiff(a[name], b[name]))
+				}
+			}
+			for i := range runA.adam.M {
+				ma, _ := runA.adam.M[i].Float32()
+				mb, _ := resumed.adam.M[i].Float32()
+				va, _ := runA.adam.V[i].Float32()
+				vb, _ := resumed.adam.V[i].Float32()
+				if !sameBits(ma, mb) || !sameBits(va, vb) {
+					t.Errorf("Adam moments of parameter %d differ after resume: m %g v %g", i, maxAbsDiff(ma, mb), maxAbsDiff(va, vb))
+				}
+			}
+
+			for _, f := range []string{"metrics.csv", "snapshots/000006/G.safetensors", "snapshots/000006/optimizer.safetensors", "snapshots/000006/samples.png"} {
+				if !bytes.Equal(readFile(t, filepath.Join(dirA, f)), readFile(t, filepath.Join(dirB, f))) {
+					t.Errorf("%s differs between the uninterrupted and the resumed run", f)
+				}
+			}
+			if ma, mb := readMetricsFile(t, dirA), readMetricsFile(t, dirB); !reflect.DeepEqual(ma, mb) {
+				t.Errorf("metrics rows differ:\nuninterrupted %v\nresumed       %v", ma, mb)
+			}
+		})
 	}
-	if ma, mb := readMetricsFile(t, dirA), readMetricsFile(t, dirB); !reflect.DeepEqual(ma, mb) {
-		t.Errorf("metrics rows differ:\nuninterrupted %v\nresumed       %v", ma, mb)
+}
+
+// TestResumeMetricsGap checks that a metrics.csv that does not cover the
+// snapshot being resumed is an error naming it, not a silent gap.
+func TestResumeMetricsGap(t *testing.T) {
+	opt := smallOpts()
+	opt.Iters, opt.SnapshotEvery = 4, 2
+	tests := []struct {
+		name string
+		edit func(lines []string) []string
+		want string
+	}{
+		{"last row missing", func(l []string) []string { return l[:len(l)-1] }, "3 rows"},
+		{"row missing inside", func(l []string) []string { return append(l[:2:2], l[3:]...) }, "iteration 3 where 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, r := startAndTrain(t, opt, func(r *Run) bool { return r.Iter() == 4 })
+			r.Close()
+			path := filepath.Join(dir, "metrics.csv")
+			lines := strings.Split(strings.TrimSpace(string(readFile(t, path))), "\n")
+			if err := os.WriteFile(path, []byte(strings.Join(tc.edit(lines), "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Resume(dir, newNets(t))
+			if err == nil {
+				res.Close()
+				t.Fatal("Resume succeeded")
+			}
+			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Resume error %q, want it to name %s and contain %q", err, path, tc.want)
+			}
+		})
 	}
 }
 
@@ -335,37 +392,49 @@ func TestResumeErrors(t *testing.T) {
 	}
 }
 
-// TestSameSeedSameRun checks that a run is a function of its seed.
+// TestSameSeedSameRun checks that a run is a function of its seed: three
+// runs with one seed write bit-identical snapshots and metrics, and another
+// seed writes different ones.
 func TestSameSeedSameRun(t *testing.T) {
 	opt := smallOpts()
-	opt.Iters, opt.SnapshotEvery = 2, 2
-	run := func(seed uint64) (sheet, weights []byte, ms []Metrics) {
+	opt.Iters, opt.SnapshotEvery = 4, 2
+	files := []string{"metrics.csv"}
+	for _, it := range []int{2, 4} {
+		for _, f := range []string{"samples.png", "G.safetensors", "optimizer.safetensors"} {
+			files = append(files, filepath.Join(filepath.Base(SnapshotDir("", it)), f))
+		}
+	}
+	run := func(seed uint64) map[string][]byte {
 		o := opt
 		o.Seed = seed
 		dir, _ := startAndTrain(t, o, nil)
-		snap := SnapshotDir(dir, 2)
-		return readFile(t, filepath.Join(snap, "samples.png")), readFile(t, filepath.Join(snap, "G.safetensors")), readMetricsFile(t, dir)
+		out := map[string][]byte{}
+		for _, f := range files {
+			if f != "metrics.csv" {
+				f = filepath.Join("snapshots", f)
+			}
+			out[f] = readFile(t, filepath.Join(dir, f))
+		}
+		return out
 	}
-	s1, w1, m1 := run(7)
-	s2, w2, m2 := run(7)
-	s3, w3, m3 := run(8)
-	if !bytes.Equal(s1, s2) {
-		t.Error("seed 7 twice: samples.png differ")
-	}
-	if !bytes.Equal(w1, w2) {
-		t.Error("seed 7 twice: G.safetensors differ")
-	}
-	if !reflect.DeepEqual(m1, m2) {
-		t.Errorf("seed 7 twice: metrics %v and %v", m1, m2)
-	}
-	if bytes.Equal(s1, s3) {
-		t.Error("seeds 7 and 8: samples.png equal")
-	}
-	if bytes.Equal(w1, w3) {
-		t.Error("seeds 7 and 8: G.safetensors equal")
-	}
-	if reflect.DeepEqual(m1, m3) {
-		t.Error("seeds 7 and 8: metrics equal")
+	ref := run(7)
+	for _, tc := range []struct {
+		name string
+		seed uint64
+		same bool
+	}{
+		{"same seed", 7, true},
+		{"same seed again", 7, true},
+		{"other seed", 8, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := run(tc.seed)
+			for f, want := range ref {
+				if eq := bytes.Equal(got[f], want); eq != tc.same {
+					t.Errorf("seed %d vs 7: %s equal = %v, want %v", tc.seed, f, eq, tc.same)
+				}
+			}
+		})
 	}
 }
 

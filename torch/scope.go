@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 )
 
@@ -21,17 +22,31 @@ type Scope struct {
 	owned  []*Tensor
 	err    error
 	noGrad bool
+	locked bool
 }
 
-// NewScope starts an empty scope with autograd on.
-func NewScope() *Scope { return &Scope{} }
+// NewScope starts an empty scope with autograd on. Until Close, the
+// calling goroutine stays on one OS thread: libtorch numbers autograd
+// nodes with a per-thread counter and orders the backward pass by it, so
+// a step whose ops ran on several threads could sum gradients in another
+// order and stop being reproducible. Open and close a scope in the same
+// goroutine.
+func NewScope() *Scope {
+	runtime.LockOSThread()
+	return &Scope{locked: true}
+}
 
-// Close frees every tensor the scope still owns.
+// Close frees every tensor the scope still owns and releases the thread.
+// It may be called more than once.
 func (s *Scope) Close() {
 	for _, t := range s.owned {
 		t.Free()
 	}
 	s.owned = s.owned[:0]
+	if s.locked {
+		s.locked = false
+		runtime.UnlockOSThread()
+	}
 }
 
 // Err is the first error of any op in the scope.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"ganshift/dataset"
@@ -19,7 +20,12 @@ func loadImages(spec string, size, label int) (*dataset.Images, error) {
 	case spec == "typeset" || strings.HasPrefix(spec, "typeset:"):
 		n, seed := 10000, uint64(1)
 		if rest, ok := strings.CutPrefix(spec, "typeset:"); ok {
-			if _, err := fmt.Sscanf(rest, "%d:%d", &n, &seed); err != nil {
+			// strconv, not Sscanf, so that trailing text is an error.
+			ns, seeds, _ := strings.Cut(rest, ":")
+			var errN, errSeed error
+			n, errN = strconv.Atoi(ns)
+			seed, errSeed = strconv.ParseUint(seeds, 10, 64)
+			if errN != nil || errSeed != nil {
 				return nil, fmt.Errorf("image set %q: want typeset:N:SEED", spec)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,8 +89,11 @@ func parsePairs(s string, n int) ([][2]int64, error) {
 		return pairs, nil
 	}
 	for _, p := range strings.Split(s, ",") {
-		var a, b int64
-		if _, err := fmt.Sscanf(strings.TrimSpace(p), "%d-%d", &a, &b); err != nil {
+		// strconv, not Sscanf: "0-1x" and "0-1-2" are errors, not 0-1.
+		as, bs, _ := strings.Cut(strings.TrimSpace(p), "-")
+		a, errA := strconv.ParseInt(as, 10, 64)
+		b, errB := strconv.ParseInt(bs, 10, 64)
+		if errA != nil || errB != nil {
 			return nil, fmt.Errorf("--pairs: %q is not A-B", p)
 		}
 		for _, c := range []int64{a, b} {

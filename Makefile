@@ -16,11 +16,13 @@ build: setup
 demo: build
 	./ganshift demo --out $(OUT)
 
-test: setup
+test:
+	./scripts/setup.sh test
 	go vet ./...
 	go test -count=1 -timeout 40m ./...
 
-test-short: setup
+test-short:
+	./scripts/setup.sh test
 	go test -count=1 -short ./...
 
 bench: setup

@@ -175,9 +175,10 @@ func SnapshotDir(run string, it int) string {
 	return filepath.Join(run, "snapshots", fmt.Sprintf("%06d", it))
 }
 
-// snapshot writes G, the optimizer and random state, the sheet and the
-// metrics so far. The snapshot is built in a temporary directory and
-// renamed into place, so a killed run never leaves half a snapshot.
+// snapshot writes G, the optimizer and random state, the sheet, the
+// metrics so far and report.html. The snapshot is built in a temporary
+// directory and renamed into place, so a killed run never leaves half a
+// snapshot.
 func (r *Run) snapshot() error {
 	final := SnapshotDir(r.Dir, r.iter)
 	tmp := final + ".tmp"
@@ -200,7 +201,8 @@ func (r *Run) snapshot() error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("finetune: %w", err)
 	}
-	return nil
+	// report.html last, so that it shows the snapshot just made.
+	return report.WriteRun(r.Dir)
 }
 
 func (r *Run) writeSnapshot(dir string) error {

@@ -324,6 +324,7 @@ func (t *trainer) save(it int, took time.Duration) error {
 		"seed":       t.opt.Seed,
 		"seconds":    math.Round(took.Seconds()),
 		"threads":    torch.Threads(),
+		"init":       t.opt.Init,
 	}}
 	if err := biggan.SaveDir(t.opt.Out, m); err != nil {
 		return err

@@ -1,5 +1,7 @@
 // Package report draws the pictures and pages that let people compare
-// fine-tuning runs: today the loss and score curves of a run.
+// fine-tuning runs: the loss and score curves of a run, its report.html,
+// and a sweep's contact sheet and report.html. It reads only the files of
+// run directories.
 package report
 
 import (

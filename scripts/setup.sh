@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh installs what building ganshift needs on Debian or Ubuntu:
-# libtorch (headers and libraries), a C++ compiler and make. It does
+# libtorch (headers and libraries), a C++ compiler and make; with the
+# argument "test", also Chromium for the report's browser test. It does
 # nothing when they are already there. Go itself must be installed.
 set -euo pipefail
 
@@ -8,6 +9,9 @@ need=()
 [ -f /usr/include/torch/csrc/api/include/torch/torch.h ] || need+=(libtorch-dev)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+if [ "${1:-}" = "test" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (Debian packages)"

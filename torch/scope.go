@@ -33,6 +33,7 @@ type Scope struct {
 // goroutine.
 func NewScope() *Scope {
 	runtime.LockOSThread()
+	C.gs_ensure_threads(C.int(threads.Load()))
 	return &Scope{locked: true}
 }
 

@@ -343,6 +343,12 @@ char *gs_lerp_(gs_tensor dst, gs_tensor src, double weight) {
 
 void gs_set_threads(int n) { at::set_num_threads(n); }
 
+// OpenMP keeps the thread count per OS thread, so a goroutine that lands
+// on a new thread must set it again.
+void gs_ensure_threads(int n) {
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
+
 int gs_get_threads(void) { return at::get_num_threads(); }
 
 int gs_cuda_available(void) { return at::hasCUDA() ? 1 : 0; }

@@ -89,6 +89,7 @@ char *gs_lerp_(gs_tensor dst, gs_tensor src, double weight);
 
 // Runtime.
 void gs_set_threads(int n);
+void gs_ensure_threads(int n);
 int gs_get_threads(void);
 int gs_cuda_available(void);
 

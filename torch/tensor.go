@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -56,9 +57,15 @@ func (d Device) String() string {
 	return "cpu"
 }
 
-// SetThreads sets libtorch's intra-op thread count.
+// threads is the intra-op thread count asked for, 0 for libtorch's
+// default.
+var threads atomic.Int32
+
+// SetThreads sets libtorch's intra-op thread count. OpenMP keeps the count
+// per OS thread, so every Scope applies it again on the thread it pins.
 func SetThreads(n int) {
 	if n > 0 {
+		threads.Store(int32(n))
 		C.gs_set_threads(C.int(n))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"ganshift/assets"
 	"ganshift/classifier"
@@ -38,21 +39,32 @@ and the frozen discriminator (−mean score), and updates G on the weighted sum.
 
 The run directory gets config.json (everything needed to reproduce the run),
 metrics.csv (per iteration: losses, the classifier's target probability,
-D's score) and snapshots/NNNNNN/ every --snapshot-every iterations (G's
+D's score), snapshots/NNNNNN/ every --snapshot-every iterations (G's
 weights, optimizer and random state, and samples.png drawn from the same
-fixed z and y every time; 000000 is the base model). Ctrl-C stops at the
-next snapshot; --resume continues a stopped or killed run exactly.`,
+fixed z and y every time; 000000 is the base model) and report.html, a
+page that shows it all in a browser, rewritten after every snapshot.
+Ctrl-C stops at the next snapshot; --resume continues a stopped or killed
+run exactly.`,
 		Example: `  ganshift finetune --classifier joint.safetensors --w-cls 1 --w-d 0.5 --out runs/joint
   ganshift finetune --resume runs/joint`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.model, "model", "default", `model directory ("default": the embedded MNIST BigGAN)`)
-	f.StringVar(&o.which, "generator", "G_ema", "generator to fine-tune: G_ema or G")
 	f.StringVar(&o.classifier, "classifier", "", "cross-dataset classifier file (from train-classifier)")
 	f.Float64Var(&o.opt.WCls, "w-cls", o.opt.WCls, "weight of the classifier loss")
 	f.Float64Var(&o.opt.WD, "w-d", o.opt.WD, "weight of the discriminator loss")
+	o.addRunFlags(f)
+	f.StringVar(&o.out, "out", "", "run directory to create")
+	f.StringVar(&o.resume, "resume", "", "run directory to continue from its last snapshot")
+	return cmd
+}
+
+// addRunFlags registers the settings of a run that finetune and sweep
+// share: all but the loss weights, the classifier and the directories.
+func (o *finetuneOptions) addRunFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.model, "model", "default", `model directory ("default": the embedded MNIST BigGAN)`)
+	f.StringVar(&o.which, "generator", "G_ema", "generator to fine-tune: G_ema or G")
 	f.IntVar(&o.opt.Iters, "iters", o.opt.Iters, "generator updates")
 	f.IntVar(&o.opt.Batch, "batch", o.opt.Batch, "samples per update")
 	f.IntVar(&o.opt.SnapshotEvery, "snapshot-every", o.opt.SnapshotEvery, "iterations between snapshots")
@@ -62,9 +74,6 @@ next snapshot; --resume continues a stopped or killed run exactly.`,
 	f.StringVar(&o.classes, "classes", "", "comma-separated classes to draw y from (default: all)")
 	f.StringVar(&o.opt.BNMode, "bn-mode", o.opt.BNMode, `G's batch norm while training: "batch" statistics or "stored"`)
 	f.StringVar(&o.train, "train", "", "comma-separated patterns of G parameters to update (default: all), e.g. 'blocks.*.bn*'")
-	f.StringVar(&o.out, "out", "", "run directory to create")
-	f.StringVar(&o.resume, "resume", "", "run directory to continue from its last snapshot")
-	return cmd
 }
 
 func (o *finetuneOptions) run() error {
@@ -74,17 +83,9 @@ func (o *finetuneOptions) run() error {
 	if o.out == "" || o.classifier == "" {
 		return fmt.Errorf("need --out and --classifier (or --resume RUN)")
 	}
-	classes, err := parseInts(o.classes)
+	cfg, err := o.runConfig()
 	if err != nil {
-		return fmt.Errorf("--classes: %w", err)
-	}
-	o.opt.Classes = classes
-	if o.train != "" {
-		o.opt.Train = strings.Split(o.train, ",")
-	}
-	cfg := finetune.RunConfig{Options: o.opt, Model: o.model, Generator: o.which, Classifier: o.classifier}
-	if o.model == "default" || o.model == "" {
-		cfg.Model = assets.ModelName
+		return err
 	}
 	nets, free, err := openNets(cfg)
 	if err != nil {
@@ -97,6 +98,24 @@ func (o *finetuneOptions) run() error {
 	}
 	defer run.Close()
 	return train(run)
+}
+
+// runConfig is the config.json of the run the flags describe.
+func (o *finetuneOptions) runConfig() (finetune.RunConfig, error) {
+	classes, err := parseInts(o.classes)
+	if err != nil {
+		return finetune.RunConfig{}, fmt.Errorf("--classes: %w", err)
+	}
+	opt := o.opt
+	opt.Classes = classes
+	if o.train != "" {
+		opt.Train = strings.Split(o.train, ",")
+	}
+	cfg := finetune.RunConfig{Options: opt, Model: o.model, Generator: o.which, Classifier: o.classifier}
+	if o.model == "default" || o.model == "" {
+		cfg.Model = assets.ModelName
+	}
+	return cfg, nil
 }
 
 func (o *finetuneOptions) resumeRun() error {

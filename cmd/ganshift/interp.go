@@ -20,6 +20,9 @@ type interpOptions struct {
 	seed       uint64
 	truncation float64
 	out        string
+	gif        bool
+	frames     int
+	delay      int
 }
 
 func newInterpCmd() *cobra.Command {
@@ -30,9 +33,13 @@ func newInterpCmd() *cobra.Command {
 		Long: `Write DIR/interp.png: one row per class pair, z fixed along the row while the
 class embedding moves linearly from the first class to the second in 10 steps
 (2 endpoints and 8 midpoints), as in the paper's Figure 3. With several
---model, each draws the same z and the sheets are put side by side.`,
+--model, each draws the same z and the sheets are put side by side.
+--gif also writes DIR/interp.gif: the same rows as an animation that moves
+from the first class to the second in --frames steps and back, one column
+per model.`,
 		Example: `  ganshift interp --pairs 0-1,3-8 --out interp
-  ganshift interp --model default --model demo-out/runs/joint --out interp`,
+  ganshift interp --model default --model demo-out/runs/joint --out interp
+  ganshift interp --gif --frames 32 --model default --model demo-out/runs/joint:300 --out interp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
 	}
@@ -43,11 +50,17 @@ class embedding moves linearly from the first class to the second in 10 steps
 	f.Uint64Var(&o.seed, "seed", 1, "random seed for z")
 	f.Float64Var(&o.truncation, "truncation", 1, "σ of z ~ N(0, σ²)")
 	f.StringVar(&o.out, "out", "", "output directory (required)")
+	f.BoolVar(&o.gif, "gif", false, "also write interp.gif, an animation back and forth")
+	f.IntVar(&o.frames, "frames", 24, "interpolation steps of the GIF, from one class to the other")
+	f.IntVar(&o.delay, "delay", 80, "milliseconds per GIF frame (the two ends are held 10 times as long)")
 	cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 func (o *interpOptions) run() error {
+	if o.gif && (o.frames < 2 || o.delay < 20) {
+		return fmt.Errorf("--frames %d and --delay %d: need at least 2 frames of at least 20 ms", o.frames, o.delay)
+	}
 	gens, free, err := loadGenerators(o.models, o.which)
 	if err != nil {
 		return err
@@ -76,6 +89,9 @@ func (o *interpOptions) run() error {
 		return err
 	}
 	fmt.Println("wrote", path)
+	if o.gif {
+		return o.writeGIF(gs, titles, pairs, z)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,14 +15,73 @@ import (
 )
 
 // loadModel reads --model: "" or "default" is the embedded MNIST BigGAN,
-// anything else a model directory.
+// "G=FILE,D=FILE[,G_ema=FILE]" weight files (.pth or .safetensors, see
+// weightFiles), anything else a model directory. The model has a D.
 func loadModel(src string) (*biggan.Model, string, error) {
+	return loadModelFor(src, true)
+}
+
+// loadModelFor is loadModel; needD false also accepts weight files without
+// a discriminator, or a single generator file.
+func loadModelFor(src string, needD bool) (*biggan.Model, string, error) {
 	if src == "" || src == "default" || src == assets.ModelName {
 		m, err := assets.Model()
 		return m, assets.ModelName, err
 	}
+	if files, ok := weightFiles(src); ok {
+		if needD && files.D == "" {
+			return nil, "", fmt.Errorf("model %q: a discriminator is needed too: add D=FILE", src)
+		}
+		m, err := biggan.LoadFiles(files)
+		return m, cmp.Or(files.GEma, files.G), err
+	}
 	m, err := biggan.LoadDir(src)
 	return m, src, err
+}
+
+// weightFiles recognises a model given as weight files rather than a model
+// directory: "G=FILE,D=FILE,G_ema=FILE" in any order and subset, or one
+// .pth, .pt or .safetensors file, which is a generator.
+func weightFiles(src string) (biggan.Files, bool) {
+	switch strings.ToLower(filepath.Ext(src)) {
+	case ".pth", ".pt", ".safetensors":
+		if !strings.Contains(src, "=") {
+			return biggan.Files{G: src}, true
+		}
+	}
+	if !strings.Contains(src, "=") {
+		return biggan.Files{}, false
+	}
+	var f biggan.Files
+	for _, part := range strings.Split(src, ",") {
+		key, path, _ := strings.Cut(part, "=")
+		switch key {
+		case "G":
+			f.G = path
+		case "D":
+			f.D = path
+		case "G_ema":
+			f.GEma = path
+		default:
+			return biggan.Files{}, false
+		}
+	}
+	return f, true
+}
+
+// weightSpec writes files as loadModel's "G=FILE,D=FILE,G_ema=FILE".
+func weightSpec(f biggan.Files) (string, error) {
+	var parts []string
+	for _, kv := range [][2]string{{"G", f.G}, {"G_ema", f.GEma}, {"D", f.D}} {
+		if kv[1] == "" {
+			continue
+		}
+		if strings.ContainsAny(kv[1], ",=") {
+			return "", fmt.Errorf("--%s %s: a weight file name may not contain ',' or '='", strings.ToLower(strings.ReplaceAll(kv[0], "_", "-")), kv[1])
+		}
+		parts = append(parts, kv[0]+"="+kv[1])
+	}
+	return strings.Join(parts, ","), nil
 }
 
 // genSource is one generator named on the command line.
@@ -35,6 +95,7 @@ type genSource struct {
 //
 //	default            the embedded model's G_ema
 //	DIR                a model directory (its G_ema, or G with which="G")
+//	FILE, G=FILE,…     weight files (.pth or .safetensors), see weightFiles
 //	RUN or RUN:ITER    a fine-tuning run's last snapshot, or the one of iteration ITER
 //	SNAPSHOT_DIR       one snapshot directory of a run
 func loadGenerator(src, which string) (genSource, error) {
@@ -48,7 +109,7 @@ func loadGenerator(src, which string) (genSource, error) {
 		}
 		return loadSnapshot(filepath.Dir(filepath.Dir(src)), it)
 	}
-	m, name, err := loadModel(src)
+	m, name, err := loadModelFor(src, false)
 	if err != nil {
 		return genSource{}, err
 	}

@@ -36,6 +36,7 @@ MNIST BigGAN and a set of typeset digits.`,
 	}
 	root.PersistentFlags().IntVar(&g.threads, "threads", runtime.NumCPU(), "libtorch intra-op threads")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
-	root.AddCommand(newPretrainCmd(), newTrainClassifierCmd(), newSampleCmd(), newFinetuneCmd(), newInterpCmd(), newDemoCmd())
+	root.AddCommand(newPretrainCmd(), newTrainClassifierCmd(), newSampleCmd(), newFinetuneCmd(), newInterpCmd(), newDemoCmd(), newImportCmd(),
+		newSweepCmd(), newReportCmd())
 	return root
 }

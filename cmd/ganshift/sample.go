@@ -14,6 +14,7 @@ import (
 
 type sampleOptions struct {
 	models     []string
+	files      biggan.Files // --g, --g-ema, --d
 	which      string
 	classes    string
 	n          int
@@ -33,14 +34,28 @@ func newSampleCmd() *cobra.Command {
 of N per class). With several --model, every model draws the same z and y
 and the grids are put side by side. A model is "default" (the embedded
 MNIST BigGAN), a model directory, a run directory (its last snapshot),
-RUN:ITER (the snapshot of iteration ITER) or a snapshot directory.`,
+RUN:ITER (the snapshot of iteration ITER), a snapshot directory, or weight
+files: a generator .pth/.safetensors file, or "G=FILE,D=FILE,G_ema=FILE".
+
+--g, --g-ema and --d name weight files directly (BigGAN-PyTorch .pth, legacy
+or zip, or .safetensors; the architecture is inferred from the tensors):
+they replace the default model, or are added to the --model list.`,
 		Example: `  ganshift sample --classes 0,1,2 --n 8 --seed 3 --out samples
-  ganshift sample --model default --model demo-out/runs/joint --model demo-out/runs/joint:100 --out cmp`,
+  ganshift sample --model default --model demo-out/runs/joint --model demo-out/runs/joint:100 --out cmp
+  ganshift sample --g G_ema.pth --classes 1,207,980 --truncation 0.5 --out release`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.addFiles(cmd.Flags().Changed("model")); err != nil {
+				return err
+			}
+			return o.run()
+		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&o.models, "model", []string{"default"}, "model, run or snapshot to draw from (repeat to compare)")
+	f.StringVar(&o.files.G, "g", "", "generator weights (.pth or .safetensors)")
+	f.StringVar(&o.files.GEma, "g-ema", "", "G_ema weights (.pth or .safetensors); drawn from instead of --g unless --generator G")
+	f.StringVar(&o.files.D, "d", "", "discriminator weights (.pth or .safetensors), checked against the generator")
 	f.StringVar(&o.which, "generator", "G_ema", "which generator of a model directory: G_ema or G")
 	f.StringVar(&o.classes, "classes", "", "comma-separated classes (default: all)")
 	f.IntVar(&o.n, "n", 10, "samples per class")
@@ -50,6 +65,23 @@ RUN:ITER (the snapshot of iteration ITER) or a snapshot directory.`,
 	f.StringVar(&o.out, "out", "", "output directory (required)")
 	cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// addFiles turns --g, --g-ema and --d into one --model entry, replacing
+// the default model unless --model was given.
+func (o *sampleOptions) addFiles(modelGiven bool) error {
+	if o.files == (biggan.Files{}) {
+		return nil
+	}
+	spec, err := weightSpec(o.files)
+	if err != nil {
+		return err
+	}
+	if !modelGiven {
+		o.models = nil
+	}
+	o.models = append(o.models, spec)
+	return nil
 }
 
 func (o *sampleOptions) run() error {

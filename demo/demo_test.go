@@ -20,12 +20,14 @@ func TestMain(m *testing.M) {
 }
 
 // small is the demo at a reduced size: the whole pipeline, fewer images
-// and iterations.
+// and iterations, with BigGAN's step size and a full classifier weight so
+// that 60 iterations show the effect.
 func small(out string) Options {
 	opt := Defaults()
 	opt.Out = out
 	opt.Typeset, opt.EvalN, opt.HeldOut = 2000, 200, 200
 	opt.Finetune.Iters, opt.Finetune.SnapshotEvery = 60, 30
+	opt.Finetune.LR, opt.Finetune.WCls = 1e-4, 1
 	return opt
 }
 

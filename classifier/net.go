@@ -15,7 +15,10 @@ import (
 
 // Config describes a classifier network.
 type Config struct {
-	Arch    string   `json:"arch"`    // "smallcnn"
+	Arch string `json:"arch"` // "smallcnn", or a ResNet: "resnet50", "resnext101_32x8d", … (see IsResNet)
+	// Width is a ResNet's base width, the stem's channels; 0 means
+	// torchvision's 64.
+	Width   int      `json:"width,omitempty"`
 	Size    int      `json:"size"`    // input height and width
 	Classes int      `json:"classes"` // outputs of the head
 	Names   []string `json:"names,omitempty"`
@@ -27,9 +30,12 @@ type Config struct {
 	Training map[string]any `json:"training,omitempty"`
 }
 
-// Net is a small convolutional classifier for small images in [-1, 1]:
-// three conv-ReLU-maxpool stages (16, 32, 64 channels) and a two-layer
-// head. Names follow torchvision's features/classifier layout.
+// Net is a classifier of images in [-1, 1]. Arch "smallcnn" is a small
+// convolutional network for small images: three conv-ReLU-maxpool stages
+// (16, 32, 64 channels) and a two-layer head, names following torchvision's
+// features/classifier layout. The ResNet archs are torchvision's ResNets
+// and ResNeXts (resnet.go), which see the images mapped to [0, 1] and
+// normalised with ImageNet's mean and std.
 type Net struct {
 	Cfg    Config
 	Params *nn.Params
@@ -37,6 +43,8 @@ type Net struct {
 	convs [3]conv
 	fc1   dense
 	head  dense
+
+	res *resnet // a ResNet's layers; nil for smallcnn
 }
 
 type conv struct{ w, b *torch.Tensor }
@@ -47,14 +55,17 @@ var smallWidths = [3]int64{16, 32, 64}
 
 // New builds a classifier with weights drawn from seed.
 func New(cfg Config, seed uint64) (*Net, error) {
+	if cfg.Classes < 1 || cfg.Target < 0 || cfg.Target >= cfg.Classes {
+		return nil, fmt.Errorf("classifier: %d classes with target %d", cfg.Classes, cfg.Target)
+	}
+	if IsResNet(cfg.Arch) {
+		return newResNet(cfg, seed)
+	}
 	if cfg.Arch != "smallcnn" {
-		return nil, fmt.Errorf("classifier: unknown arch %q (want smallcnn)", cfg.Arch)
+		return nil, fmt.Errorf("classifier: unknown arch %q (want smallcnn, resnet18/34/50/101/152, resnextD_GxWd or wide_resnetD_K)", cfg.Arch)
 	}
 	if cfg.Size%8 != 0 || cfg.Size <= 0 {
 		return nil, fmt.Errorf("classifier: input size %d is not a positive multiple of 8", cfg.Size)
-	}
-	if cfg.Classes < 1 || cfg.Target < 0 || cfg.Target >= cfg.Classes {
-		return nil, fmt.Errorf("classifier: %d classes with target %d", cfg.Classes, cfg.Target)
 	}
 	p := nn.NewParams(seed)
 	n := &Net{Cfg: cfg, Params: p}
@@ -78,7 +89,17 @@ func New(cfg Config, seed uint64) (*Net, error) {
 func (n *Net) Free() { n.Params.Free() }
 
 // Logits maps images (B, 3, S, S) in [-1, 1] to class scores (B, classes).
+// A ResNet's batch norms use their running statistics (eval mode).
 func (n *Net) Logits(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
+	return n.forward(s, x, false)
+}
+
+// forward is Logits; train makes a ResNet's batch norms use batch
+// statistics and update their running ones, as training does.
+func (n *Net) forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
+	if n.res != nil {
+		return n.res.forward(s, x, train)
+	}
 	h := x
 	for _, c := range n.convs {
 		h = s.MaxPool2d(s.Relu(s.Conv2d(h, c.w, c.b, 1, 1, 1)), 2, 2, 0)
@@ -100,17 +121,23 @@ func (n *Net) Classify(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
 
 // isHead reports whether a tensor belongs to the output layer, which a
 // fine-tuned classifier replaces.
-func isHead(name string) bool { return strings.HasPrefix(name, "classifier.2.") }
+func (n *Net) isHead(name string) bool {
+	if n.res != nil {
+		return strings.HasPrefix(name, "fc.")
+	}
+	return strings.HasPrefix(name, "classifier.2.")
+}
 
 // InitFrom copies every tensor but the head from a pretrained backbone of
-// the same architecture and input size.
+// the same architecture (and, for the small CNN, whose first dense layer
+// depends on it, the same input size).
 func (n *Net) InitFrom(backbone *Net) error {
-	if backbone.Cfg.Arch != n.Cfg.Arch || backbone.Cfg.Size != n.Cfg.Size {
-		return fmt.Errorf("classifier: backbone is %s at %d px, need %s at %d px",
-			backbone.Cfg.Arch, backbone.Cfg.Size, n.Cfg.Arch, n.Cfg.Size)
+	b, c := backbone.Cfg, n.Cfg
+	if b.Arch != c.Arch || b.baseWidth() != c.baseWidth() || (n.res == nil && b.Size != c.Size) {
+		return fmt.Errorf("classifier: backbone is %s, need %s", b.describe(), c.describe())
 	}
 	for _, v := range n.Params.Vars() {
-		if isHead(v.Name) {
+		if n.isHead(v.Name) {
 			continue
 		}
 		if err := v.T.CopyFrom(backbone.Params.Get(v.Name)); err != nil {
@@ -118,6 +145,17 @@ func (n *Net) InitFrom(backbone *Net) error {
 		}
 	}
 	return nil
+}
+
+// describe names the architecture in messages.
+func (c Config) describe() string {
+	if IsResNet(c.Arch) && c.baseWidth() != 64 {
+		return fmt.Sprintf("%s at base width %d", c.Arch, c.baseWidth())
+	}
+	if IsResNet(c.Arch) {
+		return c.Arch
+	}
+	return fmt.Sprintf("%s at %d px", c.Arch, c.Size)
 }
 
 const metaKey = "ganshift_classifier"

@@ -24,6 +24,9 @@ type TrainOptions struct {
 	Batch  int     `json:"batch"`
 	LR     float64 `json:"lr"` // Adam learning rate
 	Seed   uint64  `json:"seed"`
+	// Augment draws a random resized crop and a random horizontal flip of
+	// every training image (see augment.go).
+	Augment bool `json:"augment,omitempty"`
 }
 
 // DefaultTrainOptions suit the small CNN on 32×32 digits.
@@ -40,7 +43,9 @@ type Epoch struct {
 }
 
 // Train fits n to train's labels with Adam and cross-entropy, reporting
-// accuracy on test after every epoch. Every parameter is trained.
+// accuracy on test after every epoch. Every parameter is trained; a
+// ResNet's batch norms use batch statistics while training and update
+// their running ones, which accuracy and later use read.
 func Train(n *Net, train, test *dataset.Images, opt TrainOptions, desc string) ([]Epoch, error) {
 	if train.N < opt.Batch {
 		return nil, fmt.Errorf("classifier: %d training images, fewer than one batch of %d", train.N, opt.Batch)
@@ -64,11 +69,15 @@ func Train(n *Net, train, test *dataset.Images, opt TrainOptions, desc string) (
 	defer adam.Free()
 
 	rng := rand.New(rand.NewPCG(opt.Seed, 7))
+	var aug *rand.Rand
+	if opt.Augment {
+		aug = rand.New(rand.NewPCG(opt.Seed, 13))
+	}
 	steps := train.N / opt.Batch
 	var hist []Epoch
 	for e := 1; e <= opt.Epochs; e++ {
 		bar := progress.New(steps, fmt.Sprintf("%s epoch %d/%d", desc, e, opt.Epochs))
-		loss, err := trainEpoch(n, train, opt.Batch, rng.Perm(train.N), adam, bar)
+		loss, err := trainEpoch(n, train, opt.Batch, rng.Perm(train.N), adam, bar, aug)
 		if err != nil {
 			return nil, fmt.Errorf("classifier: epoch %d: %w", e, err)
 		}
@@ -83,11 +92,11 @@ func Train(n *Net, train, test *dataset.Images, opt TrainOptions, desc string) (
 	return hist, nil
 }
 
-func trainEpoch(n *Net, data *dataset.Images, batch int, perm []int, adam *torch.Adam, bar *progress.Bar) (float64, error) {
+func trainEpoch(n *Net, data *dataset.Images, batch int, perm []int, adam *torch.Adam, bar *progress.Bar, aug *rand.Rand) (float64, error) {
 	var sum float64
 	steps := len(perm) / batch
 	for i := range steps {
-		v, err := trainStep(n, data, perm[i*batch:(i+1)*batch], adam)
+		v, err := trainStep(n, data, perm[i*batch:(i+1)*batch], adam, aug)
 		if err != nil {
 			return 0, err
 		}
@@ -100,11 +109,16 @@ func trainEpoch(n *Net, data *dataset.Images, batch int, perm []int, adam *torch
 	return sum / float64(steps), nil
 }
 
-func trainStep(n *Net, data *dataset.Images, idx []int, adam *torch.Adam) (float32, error) {
+// trainStep makes one update on images idx of data, augmented with aug
+// unless it is nil.
+func trainStep(n *Net, data *dataset.Images, idx []int, adam *torch.Adam, aug *rand.Rand) (float32, error) {
 	s := torch.NewScope()
 	defer s.Close()
 	x, y := batchTensors(s, data, idx)
-	loss := s.CrossEntropy(n.Logits(s, x), y)
+	if aug != nil {
+		x = augment(s, x, aug)
+	}
+	loss := s.CrossEntropy(n.forward(s, x, true), y)
 	if err := s.Err(); err != nil {
 		return 0, err
 	}

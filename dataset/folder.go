@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -22,11 +23,15 @@ var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".web
 // .jpeg, .png, .webp and .gif in any case; sorted by name; sub-folders are
 // not searched) as size×size RGB images, all labelled label.
 //
-// Each image is composited on white (so transparent pixels become white),
-// resized so that its shorter side is size and cropped to the centre
-// size×size square with Catmull-Rom filtering. A GIF contributes its first
-// frame. It fails if dir is not a readable folder, holds no image files, or
-// any of them does not decode.
+// Every colour model the decoders produce becomes RGB: grayscale, CMYK and
+// YCCK JPEGs (Adobe's inverted CMYK included), paletted, grayscale and
+// 16-bit PNGs, GIFs. Each image is composited on white (so transparent
+// pixels become white), turned as a JPEG's Exif Orientation tag says (a
+// photo taken with the camera held sideways is stored sideways), resized
+// so that its shorter side is size and cropped to the centre size×size
+// square with Catmull-Rom filtering. A GIF contributes its first frame. It
+// fails if dir is not a readable folder, holds no image files, or any of
+// them does not decode.
 func LoadFolder(dir string, size, label int) (*Images, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("dataset: %s: image size %d is not positive", dir, size)
@@ -75,12 +80,11 @@ func imageFiles(dir string) ([]string, error) {
 // loadSquare decodes the image file at path and returns it composited on
 // white, scaled and centre-cropped to size×size.
 func loadSquare(path string, size int) (*image.RGBA, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
-	defer f.Close()
-	src, _, err := image.Decode(f)
+	src, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %s: decode: %w", path, err)
 	}
@@ -91,9 +95,13 @@ func loadSquare(path string, size int) (*image.RGBA, error) {
 	flat := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(flat, flat.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 	draw.Draw(flat, flat.Bounds(), src, b.Min, draw.Over)
+	if format == "jpeg" {
+		flat = orient(flat, jpegOrientation(data))
+	}
 
-	side := min(b.Dx(), b.Dy())
-	x0, y0 := (b.Dx()-side)/2, (b.Dy()-side)/2
+	fb := flat.Bounds()
+	side := min(fb.Dx(), fb.Dy())
+	x0, y0 := (fb.Dx()-side)/2, (fb.Dy()-side)/2
 	crop := image.Rect(x0, y0, x0+side, y0+side)
 	dst := image.NewRGBA(image.Rect(0, 0, size, size))
 	draw.CatmullRom.Scale(dst, dst.Bounds(), flat, crop, draw.Src, nil)

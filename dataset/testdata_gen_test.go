@@ -55,6 +55,7 @@ func testdataFiles(t *testing.T) map[string][]byte {
 	addIDXFiles(t, files)
 	addMNISTFiles(t, files)
 	addFolderFiles(t, files)
+	addFormatFiles(t, files)
 	return files
 }
 

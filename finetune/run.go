@@ -56,7 +56,10 @@ func Start(dir string, cfg RunConfig, nets Nets) (*Run, error) {
 		return nil, err
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return nil, fmt.Errorf("finetune: %s already holds a run (use --resume %s to continue it, or another --out)", dir, dir)
+		if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+			return nil, fmt.Errorf("finetune: %s already holds a run (use --resume %s to continue it, or another --out)", dir, dir)
+		}
+		return nil, fmt.Errorf("finetune: %s is not empty and holds no run; choose another --out", dir)
 	}
 	cfg.ModelCfg = nets.G.Cfg
 	cfg.ClsCfg = nets.C.Cfg

@@ -195,8 +195,9 @@ func TestPipeline(t *testing.T) {
 		if c.Cfg.Mode != classifier.Joint || c.Cfg.Target != 1 || c.Cfg.Classes != 2 || c.Cfg.Size != 32 {
 			t.Errorf("classifier config %+v, want joint mode, 2 classes, target 1, size 32", c.Cfg)
 		}
-		if got := c.Cfg.Training["held_out"]; got != float64(2) {
-			t.Errorf("recorded held_out = %v, want 2", got)
+		// --held-out 2 of 16 images is capped at a tenth: 1.
+		if got := c.Cfg.Training["held_out"]; got != float64(1) {
+			t.Errorf("recorded held_out = %v, want 1", got)
 		}
 		if got := c.Cfg.Training["domain"]; got != f.imagesA {
 			t.Errorf("recorded domain = %v, want %s", got, f.imagesA)
@@ -254,8 +255,8 @@ func TestPipeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(stdout, "run in "+run) {
-			t.Errorf("stdout %q, want it to name %s", stdout, run)
+		if want := run + " already finished (4 of 4 iterations)"; !strings.Contains(stdout, want) {
+			t.Errorf("stdout %q, want %q", stdout, want)
 		}
 		after := snapshotFiles(t, run)
 		if len(after) != len(before) {

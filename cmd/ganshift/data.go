@@ -31,6 +31,9 @@ func loadImages(spec string, size, label int) (*dataset.Images, error) {
 		}
 		return dataset.RenderTypeset(n, size, seed)
 	}
+	if _, err := os.Stat(spec); os.IsNotExist(err) {
+		return nil, fmt.Errorf("image set %q: not mnist, typeset, typeset:N:SEED or an existing folder", spec)
+	}
 	return dataset.LoadFolder(spec, size, label)
 }
 

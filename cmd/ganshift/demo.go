@@ -24,7 +24,7 @@ embedded MNIST BigGAN with each, and write:
   DIR/interp.png     class interpolations, same z, for all three
   DIR/summary.json   classifier target probability and D score before and
                      after, pixel change, for each mode (1,000 samples)
-  DIR/runs/          the two fine-tuning runs (snapshots every 50 iterations)
+  DIR/runs/          the two fine-tuning runs (snapshots every 25 iterations)
   DIR/classifiers/   the two classifiers`,
 		Example: `  ganshift demo --out demo-out`,
 		Args:    cobra.NoArgs,

@@ -15,6 +15,7 @@ import (
 	"ganshift/classifier"
 	"ganshift/finetune"
 	"ganshift/progress"
+	"ganshift/torch"
 )
 
 type finetuneOptions struct {
@@ -26,6 +27,8 @@ type finetuneOptions struct {
 	train      string
 	out        string
 	resume     string
+	// threadsGiven says --threads was set on the command line.
+	threadsGiven bool
 }
 
 func newFinetuneCmd() *cobra.Command {
@@ -48,7 +51,15 @@ run exactly.`,
 		Example: `  ganshift finetune --classifier joint.safetensors --w-cls 1 --w-d 0.5 --out runs/joint
   ganshift finetune --resume runs/joint`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.threadsGiven = cmd.Flags().Changed("threads")
+			if o.resume != "" {
+				if err := onlyResumeFlags(cmd); err != nil {
+					return err
+				}
+			}
+			return o.run()
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.classifier, "classifier", "", "cross-dataset classifier file (from train-classifier)")
@@ -97,7 +108,26 @@ func (o *finetuneOptions) run() error {
 		return err
 	}
 	defer run.Close()
+	describeTarget(cfg.Classifier, nets)
 	return train(run)
+}
+
+// onlyResumeFlags refuses run settings given with --resume: a resumed run
+// keeps the settings in its config.json, and ignoring the flags silently
+// would mislead.
+func onlyResumeFlags(cmd *cobra.Command) error {
+	var given []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		switch f.Name {
+		case "resume", "threads", "quiet":
+		default:
+			given = append(given, "--"+f.Name)
+		}
+	})
+	if len(given) > 0 {
+		return fmt.Errorf("--resume continues a run with the settings in its config.json; %s cannot be changed (start a new run instead)", strings.Join(given, ", "))
+	}
+	return nil
 }
 
 // runConfig is the config.json of the run the flags describe.
@@ -123,6 +153,11 @@ func (o *finetuneOptions) resumeRun() error {
 	if err != nil {
 		return err
 	}
+	// The thread count changes how libtorch sums, so a resumed run keeps
+	// the recorded one to end where the uninterrupted run would have.
+	if !o.threadsGiven && cfg.Threads > 0 {
+		torch.SetThreads(cfg.Threads)
+	}
 	nets, free, err := openNets(cfg)
 	if err != nil {
 		return err
@@ -133,6 +168,10 @@ func (o *finetuneOptions) resumeRun() error {
 		return err
 	}
 	defer run.Close()
+	if run.Iter() >= cfg.Options.Iters {
+		fmt.Printf("%s already finished (%d of %d iterations); nothing to do\n", o.resume, run.Iter(), cfg.Options.Iters)
+		return nil
+	}
 	progress.Printf("resuming %s at iteration %d of %d\n", o.resume, run.Iter(), cfg.Options.Iters)
 	return train(run)
 }
@@ -155,6 +194,22 @@ func train(run *finetune.Run) error {
 	}
 	fmt.Println("run in", run.Dir)
 	return nil
+}
+
+// describeTarget says which class the generator is pushed toward, so that
+// a classifier of another kind than expected (a digit classifier, say) is
+// noticed at once.
+func describeTarget(path string, nets finetune.Nets) {
+	c := nets.C.Cfg
+	name := ""
+	if c.Target < len(c.Names) {
+		name = " (" + c.Names[c.Target] + ")"
+	}
+	mode := c.Mode
+	if mode == "" {
+		mode = "plain"
+	}
+	progress.Printf("pushing G toward class %d%s of %s, a %s classifier with %d classes\n", c.Target, name, path, mode, c.Classes)
 }
 
 // openNets loads the GAN and the classifier a run config names.

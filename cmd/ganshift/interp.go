@@ -39,7 +39,7 @@ from the first class to the second in --frames steps and back, one column
 per model.`,
 		Example: `  ganshift interp --pairs 0-1,3-8 --out interp
   ganshift interp --model default --model demo-out/runs/joint --out interp
-  ganshift interp --gif --frames 32 --model default --model demo-out/runs/joint:300 --out interp`,
+  ganshift interp --gif --frames 32 --model default --model demo-out/runs/joint:100 --out interp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run() },
 	}

@@ -20,10 +20,20 @@ import (
 	"ganshift/torch"
 )
 
+// asCommandEnv, set to 1, makes the test binary run as ganshift itself.
+const asCommandEnv = "GANSHIFT_TEST_MAIN"
+
 // fixtureRoot holds the files shared by the tests; TestMain removes it.
 var fixtureRoot string
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as the command: tests that need a real
+	// process (to kill it, to interrupt it) run os.Args[0] with this
+	// variable set.
+	if os.Getenv(asCommandEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
 	torch.SetThreads(runtime.NumCPU())
 	progress.Quiet = true
 	dir, err := os.MkdirTemp("", "ganshift-cmd-test")

@@ -37,6 +37,7 @@ MNIST BigGAN and a set of typeset digits.`,
 	root.PersistentFlags().IntVar(&g.threads, "threads", runtime.NumCPU(), "libtorch intra-op threads")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
 	root.AddCommand(newPretrainCmd(), newTrainClassifierCmd(), newSampleCmd(), newFinetuneCmd(), newInterpCmd(), newDemoCmd(), newImportCmd(),
-		newSweepCmd(), newReportCmd())
+		newSweepCmd(), newReportCmd(), newScoreCmd(), newClassesCmd())
+	root.AddCommand(newExportCmd())
 	return root
 }

@@ -209,6 +209,20 @@ func (o *sweepOptions) runSweep() error {
 	if o.emit != "" {
 		return o.emitJobs(settings)
 	}
+	// Open every classifier before writing anything, so that a wrong path
+	// leaves no half-made sweep behind.
+	checked := map[string]bool{}
+	for _, st := range settings {
+		if checked[st.classifier] {
+			continue
+		}
+		c, err := loadClassifier(st.classifier)
+		if err != nil {
+			return err
+		}
+		c.Free()
+		checked[st.classifier] = true
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}

@@ -61,6 +61,17 @@ func (d Device) String() string {
 // default.
 var threads atomic.Int32
 
+// device is where new tensors are made.
+var device atomic.Int32
+
+// SetDevice makes every tensor created from then on (parameters, inputs,
+// optimizer state) live on d, so that whole networks run there. Results
+// read back with Float32 or Int64 come to the host whatever the device.
+func SetDevice(d Device) { device.Store(int32(d)) }
+
+// DefaultDevice is where new tensors are made (CPU unless SetDevice).
+func DefaultDevice() Device { return Device(device.Load()) }
+
 // SetThreads sets libtorch's intra-op thread count. OpenMP keeps the count
 // per OS thread, so every Scope applies it again on the thread it pins.
 func SetThreads(n int) {
@@ -93,12 +104,12 @@ func cerr(p *C.char) error {
 
 // FromFloat32 copies data into a new float32 tensor of the given shape.
 func FromFloat32(data []float32, shape ...int64) (*Tensor, error) {
-	return fromData(unsafe.Pointer(unsafe.SliceData(data)), len(data), C.GS_F32, shape, CPU)
+	return fromData(unsafe.Pointer(unsafe.SliceData(data)), len(data), C.GS_F32, shape, DefaultDevice())
 }
 
 // FromInt64 copies data into a new int64 tensor of the given shape.
 func FromInt64(data []int64, shape ...int64) (*Tensor, error) {
-	return fromData(unsafe.Pointer(unsafe.SliceData(data)), len(data), C.GS_I64, shape, CPU)
+	return fromData(unsafe.Pointer(unsafe.SliceData(data)), len(data), C.GS_I64, shape, DefaultDevice())
 }
 
 func fromData(p unsafe.Pointer, n int, dtype C.int, shape []int64, dev Device) (*Tensor, error) {
@@ -117,7 +128,7 @@ func fromData(p unsafe.Pointer, n int, dtype C.int, shape []int64, dev Device) (
 // Full makes a float32 tensor filled with v.
 func Full(v float64, shape ...int64) (*Tensor, error) {
 	var out C.gs_tensor
-	if err := cerr(C.gs_full(shapePtr(shape), C.int(len(shape)), C.double(v), C.GS_CPU, &out)); err != nil {
+	if err := cerr(C.gs_full(shapePtr(shape), C.int(len(shape)), C.double(v), C.int(DefaultDevice()), &out)); err != nil {
 		return nil, fmt.Errorf("torch: full %v: %w", shape, err)
 	}
 	return wrap(out), nil

@@ -12,6 +12,7 @@ import (
 // globalOptions are the flags every command takes.
 type globalOptions struct {
 	threads int
+	device  string
 	quiet   bool
 }
 
@@ -29,13 +30,20 @@ Start with "ganshift demo", which runs the whole method on the embedded
 MNIST BigGAN and a set of typeset digits.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			dev, err := torch.ParseDevice(g.device)
+			if err != nil {
+				return err
+			}
+			torch.SetDevice(dev)
 			torch.SetThreads(g.threads)
 			progress.Quiet = g.quiet
+			return nil
 		},
 	}
 	root.PersistentFlags().IntVar(&g.threads, "threads", runtime.NumCPU(), "libtorch intra-op threads")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
+	root.PersistentFlags().StringVar(&g.device, "device", "cpu", "where the networks run: cpu, or cuda with a CUDA build of libtorch")
 	root.AddCommand(newPretrainCmd(), newTrainClassifierCmd(), newSampleCmd(), newFinetuneCmd(), newInterpCmd(), newDemoCmd(), newImportCmd(),
 		newSweepCmd(), newReportCmd(), newScoreCmd(), newClassesCmd())
 	root.AddCommand(newExportCmd())

@@ -82,7 +82,7 @@ func (o *finetuneOptions) addRunFlags(f *pflag.FlagSet) {
 	f.Float64Var(&o.opt.LR, "lr", o.opt.LR, "Adam learning rate")
 	f.Uint64Var(&o.opt.Seed, "seed", o.opt.Seed, "random seed")
 	f.Float64Var(&o.opt.Truncation, "truncation", o.opt.Truncation, "σ of z ~ N(0, σ²)")
-	f.StringVar(&o.classes, "classes", "", "comma-separated classes to draw y from (default: all)")
+	f.StringVar(&o.classes, "classes", "", "comma-separated classes (indices or names) to draw y from (default: all)")
 	f.StringVar(&o.opt.BNMode, "bn-mode", o.opt.BNMode, `G's batch norm while training: "batch" statistics or "stored"`)
 	f.StringVar(&o.train, "train", "", "comma-separated patterns of G parameters to update (default: all), e.g. 'blocks.*.bn*'")
 }
@@ -94,6 +94,10 @@ func (o *finetuneOptions) run() error {
 	if o.out == "" || o.classifier == "" {
 		return fmt.Errorf("need --out and --classifier (or --resume RUN)")
 	}
+	// Class names need the model's class table, so --classes is read once
+	// the networks are open.
+	classes := o.classes
+	o.classes = ""
 	cfg, err := o.runConfig()
 	if err != nil {
 		return err
@@ -103,6 +107,12 @@ func (o *finetuneOptions) run() error {
 		return err
 	}
 	defer free()
+	if cfg.Options.Classes, err = parseClasses(classes, classesOf(nets.G.Cfg)); err != nil {
+		return err
+	}
+	if classes == "" {
+		cfg.Options.Classes = nil
+	}
 	run, err := finetune.Start(o.out, cfg, nets)
 	if err != nil {
 		return err

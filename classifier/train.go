@@ -118,18 +118,7 @@ func trainStep(n *Net, data *dataset.Images, idx []int, adam *torch.Adam, aug *r
 	if aug != nil {
 		x = augment(s, x, aug)
 	}
-	loss := s.CrossEntropy(n.forward(s, x, true), y)
-	if err := s.Err(); err != nil {
-		return 0, err
-	}
-	v, err := loss.Item()
-	if err != nil {
-		return 0, err
-	}
-	if err := loss.Backward(); err != nil {
-		return 0, err
-	}
-	return v, adam.Step()
+	return adam.Minimize(s, s.CrossEntropy(n.forward(s, x, true), y))
 }
 
 // batchTensors uploads images idx of data and their labels.

@@ -235,7 +235,7 @@ func (t *trainer) dStep() (float32, error) {
 	fake := t.g.Sample(s, z, yf, true)
 	s.SetGrad(true)
 	loss := biggan.DHinge(s, t.d.Forward(s, x, yr, true), t.d.Forward(s, fake, yf, true))
-	return t.update(s, loss, t.dOpt)
+	return t.dOpt.Minimize(s, loss)
 }
 
 func (t *trainer) gStep() (float32, error) {
@@ -245,22 +245,7 @@ func (t *trainer) gStep() (float32, error) {
 	z, y := t.latents(s)
 	fake := t.g.Sample(s, z, y, true)
 	loss := biggan.GHinge(s, t.d.Forward(s, fake, y, true))
-	return t.update(s, loss, t.gOpt)
-}
-
-// update backpropagates loss and steps opt, returning the loss value.
-func (t *trainer) update(s *torch.Scope, loss *torch.Tensor, opt *torch.Adam) (float32, error) {
-	if err := s.Err(); err != nil {
-		return 0, err
-	}
-	v, err := loss.Item()
-	if err != nil {
-		return 0, err
-	}
-	if err := loss.Backward(); err != nil {
-		return 0, err
-	}
-	return v, opt.Step()
+	return t.gOpt.Minimize(s, loss)
 }
 
 // latents draws z ~ N(0, 1) and classes uniformly.

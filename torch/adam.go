@@ -64,6 +64,23 @@ func (a *Adam) Step() error {
 	return ZeroGrads(a.Params)
 }
 
+// Minimize backpropagates the scalar loss, made in scope s, and takes one
+// step, returning the loss's value. The scope's first error, if any, comes
+// back instead.
+func (a *Adam) Minimize(s *Scope, loss *Tensor) (float32, error) {
+	if err := s.Err(); err != nil {
+		return 0, err
+	}
+	v, err := loss.Item()
+	if err != nil {
+		return 0, err
+	}
+	if err := loss.Backward(); err != nil {
+		return 0, err
+	}
+	return v, a.Step()
+}
+
 // Free releases the moments (not the parameters).
 func (a *Adam) Free() {
 	for _, t := range a.M {

@@ -1,11 +1,12 @@
 # The two commands of the README:
 #   make demo   set up, build, and run the demo on the embedded default
 #   make test   set up, build, and run the tests
+#   make bench  time ganshift against a PyTorch peer, into docs/performance.md
 export PATH := $(PATH):/usr/local/go/bin
 
 OUT ?= demo-out
 
-.PHONY: setup build demo test test-short bench
+.PHONY: setup build demo test test-short bench bench-go
 
 setup:
 	./scripts/setup.sh
@@ -25,5 +26,12 @@ test-short:
 	./scripts/setup.sh test
 	go test -count=1 -short ./...
 
-bench: setup
+# make bench: ganshift against the PyTorch peer (tools/bench/peer.py, needs
+# /usr/bin/python3 with torch), written to docs/performance.md. Takes about
+# 20-30 minutes on an idle 2-core CPU; run nothing else meanwhile.
+bench: build
+	./ganshift bench --out docs/performance.md
+
+# The Go micro-benchmarks of the packages.
+bench-go: setup
 	go test -run '^$$' -bench . -benchtime 5x ./...

@@ -67,8 +67,60 @@ func NewDiscriminator(cfg Config, seed uint64) (*Discriminator, error) {
 	return d, nil
 }
 
-// Free releases D's tensors.
-func (d *Discriminator) Free() { d.Params.Free() }
+// Free releases D's tensors and any frozen weights.
+func (d *Discriminator) Free() {
+	d.Unfreeze()
+	d.Params.Free()
+}
+
+// sns lists D's spectrally normalised layers.
+func (d *Discriminator) sns() []*nn.SN {
+	var out []*nn.SN
+	for i, b := range d.blocks {
+		out = append(out, &b.conv1.SN, &b.conv2.SN)
+		if b.convSC != nil {
+			out = append(out, &b.convSC.SN)
+		}
+		if a, ok := d.attn[i]; ok {
+			out = append(out, &a.theta.SN, &a.phi.SN, &a.g.SN, &a.o.SN)
+		}
+	}
+	return append(out, &d.linear.SN, &d.embed.SN)
+}
+
+// Freeze prepares D for use as a frozen network: every spectrally
+// normalised weight W/sigma, which each eval-mode forward would otherwise
+// recompute identically, is computed once and cached (nn.SN.Freeze). Eval
+// forwards then give the same scores, bit for bit, with less work; a
+// training forward, or any change to the weights, falls back to the full
+// computation. Parameters, state dicts and saving are unchanged.
+func (d *Discriminator) Freeze() error {
+	for _, sn := range d.sns() {
+		if err := sn.Freeze(); err != nil {
+			d.Unfreeze()
+			return fmt.Errorf("biggan: freeze D: %w", err)
+		}
+	}
+	return nil
+}
+
+// Frozen reports whether every cached weight of Freeze is present and
+// current (computed from D's present tensors).
+func (d *Discriminator) Frozen() bool {
+	for _, sn := range d.sns() {
+		if !sn.Current() {
+			return false
+		}
+	}
+	return true
+}
+
+// Unfreeze drops the cached weights of Freeze.
+func (d *Discriminator) Unfreeze() {
+	for _, sn := range d.sns() {
+		sn.Unfreeze()
+	}
+}
 
 // Forward scores images x (B, 3, R, R) in [-1, 1] for int64 classes y (B),
 // returning raw scores (B, 1). train only decides whether the spectral-norm
@@ -76,9 +128,11 @@ func (d *Discriminator) Free() { d.Params.Free() }
 func (d *Discriminator) Forward(s *torch.Scope, x, y *torch.Tensor, train bool) *torch.Tensor {
 	h := x
 	for i, blk := range d.blocks {
-		h = blk.forward(s, h, train)
+		bs := s.Child()
+		h = bs.Return(s, blk.forward(bs, h, train))
 		if a, ok := d.attn[i]; ok {
-			h = a.forward(s, h, train)
+			as := s.Child()
+			h = as.Return(s, a.forward(as, h, train))
 		}
 	}
 	h = s.Sum(s.Relu(h), false, 2, 3)

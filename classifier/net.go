@@ -85,8 +85,57 @@ func New(cfg Config, seed uint64) (*Net, error) {
 	return n, nil
 }
 
-// Free releases the network's tensors.
-func (n *Net) Free() { n.Params.Free() }
+// Free releases the network's tensors and any frozen ones.
+func (n *Net) Free() {
+	n.Unfreeze()
+	n.Params.Free()
+}
+
+// Freeze prepares the network for use as a frozen classifier: a ResNet's
+// eval-mode batch norms are folded into the convolutions before them
+// (w' = w·γ/√(var+eps), b' = β − mean·γ/√(var+eps)), computed once and
+// cached outside autograd, so that Logits runs one op per layer where it
+// ran two. The logits change only by float rounding. Training forwards,
+// and any change to the weights or statistics (training, loading: the
+// tensors' version counters tell), fall back to the unfolded computation;
+// Freeze again to refresh. Parameters, state dicts and saving are
+// unchanged. The small CNN has nothing to fold.
+func (n *Net) Freeze() error {
+	if n.res == nil {
+		return nil
+	}
+	for _, c := range n.res.convBNs() {
+		if err := c.freeze(); err != nil {
+			n.Unfreeze()
+			return fmt.Errorf("classifier: freeze: %w", err)
+		}
+	}
+	return nil
+}
+
+// Frozen reports whether every fold of Freeze is present and current; the
+// small CNN, with nothing to fold, always is.
+func (n *Net) Frozen() bool {
+	if n.res == nil {
+		return true
+	}
+	for _, c := range n.res.convBNs() {
+		if !c.folded() {
+			return false
+		}
+	}
+	return true
+}
+
+// Unfreeze drops what Freeze cached.
+func (n *Net) Unfreeze() {
+	if n.res == nil {
+		return
+	}
+	for _, c := range n.res.convBNs() {
+		c.unfreeze()
+	}
+}
 
 // Logits maps images (B, 3, S, S) in [-1, 1] to class scores (B, classes).
 // A ResNet's batch norms use their running statistics (eval mode).

@@ -188,6 +188,14 @@ type convBN struct {
 	w                   *torch.Tensor
 	stride, pad, groups int64
 	bn                  batchNorm
+	fold                *foldedConv // set by Freeze
+}
+
+// foldedConv is a convolution with its eval-mode batch norm folded in,
+// and the versions of the five tensors it was computed from.
+type foldedConv struct {
+	w, b     *torch.Tensor
+	versions [5]int64
 }
 
 type resBlock struct {
@@ -347,7 +355,74 @@ func (b resBlock) forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Te
 	return s.Relu(s.Add(h, short))
 }
 
+// sources are the tensors a folded convolution is computed from.
+func (c *convBN) sources() [5]*torch.Tensor {
+	return [5]*torch.Tensor{c.w, c.bn.w, c.bn.b, c.bn.mean, c.bn.variance}
+}
+
+// folded reports whether c holds a fold of its present tensors.
+func (c *convBN) folded() bool {
+	if c.fold == nil {
+		return false
+	}
+	for i, t := range c.sources() {
+		if t.Version() != c.fold.versions[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// freeze folds the eval-mode batch norm into the convolution:
+// w' = w·γ/√(var+eps), b' = β − mean·γ/√(var+eps).
+func (c *convBN) freeze() error {
+	c.unfreeze()
+	s := torch.NewScope()
+	defer s.Close()
+	s.SetGrad(false)
+	scale := s.Div(c.bn.w, s.Sqrt(s.AddScalar(c.bn.variance, bnEps)))
+	w := s.Mul(c.w, s.Reshape(scale, -1, 1, 1, 1))
+	b := s.Sub(c.bn.b, s.Mul(c.bn.mean, scale))
+	if err := s.Err(); err != nil {
+		return err
+	}
+	f := &foldedConv{w: s.Keep(w), b: s.Keep(b)}
+	for i, t := range c.sources() {
+		f.versions[i] = t.Version()
+	}
+	c.fold = f
+	return nil
+}
+
+func (c *convBN) unfreeze() {
+	if c.fold != nil {
+		c.fold.w.Free()
+		c.fold.b.Free()
+		c.fold = nil
+	}
+}
+
+// convBNs lists every convolution of the network.
+func (r *resnet) convBNs() []*convBN {
+	out := []*convBN{&r.stem}
+	for i := range r.stages {
+		for j := range r.stages[i] {
+			b := &r.stages[i][j]
+			for k := range b.convs {
+				out = append(out, &b.convs[k])
+			}
+			if b.down != nil {
+				out = append(out, b.down)
+			}
+		}
+	}
+	return out
+}
+
 func (c convBN) forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
+	if !train && c.folded() {
+		return s.Conv2d(x, c.fold.w, c.fold.b, c.stride, c.pad, c.groups)
+	}
 	h := s.Conv2d(x, c.w, nil, c.stride, c.pad, c.groups)
 	h = s.BatchNorm(h, c.bn.w, c.bn.b, c.bn.mean, c.bn.variance, train, bnMomentum, bnEps)
 	if train {

@@ -10,12 +10,33 @@ import (
 	"ganshift/torch"
 )
 
-// benchStep times Step on nets prepared as a run prepares them.
+// benchStep times Step on nets prepared as a run prepares them: "before"
+// with D and C unfrozen again and attention by matrix products (the code
+// before Freeze and conv attention), "frozen" with Freeze only, "after"
+// with both.
+// "after-bf16" adds bfloat16 autocast of D and C.
 func benchStep(b *testing.B, nets Nets, batch int) {
-	b.Helper()
+	defer func() { biggan.AttentionMatmul = false }()
+	for _, v := range []struct {
+		name                 string
+		frozen, matmul, bf16 bool
+	}{{"before", false, true, false}, {"frozen", true, true, false}, {"after", true, false, false}, {"after-bf16", true, false, true}} {
+		if v.bf16 && !torch.BF16Supported() {
+			continue
+		}
+		biggan.AttentionMatmul = v.matmul
+		b.Run(v.name, func(b *testing.B) { benchStep1(b, nets, batch, v.frozen, v.bf16) })
+	}
+}
+
+func benchStep1(b *testing.B, nets Nets, batch int, frozen, bf16 bool) {
 	vars, err := Prepare(nets, nil)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if !frozen {
+		nets.D.Unfreeze()
+		nets.C.Unfreeze()
 	}
 	ts := make([]*torch.Tensor, len(vars))
 	for i, v := range vars {
@@ -23,6 +44,7 @@ func benchStep(b *testing.B, nets Nets, batch int) {
 	}
 	o := Defaults()
 	o.Batch = batch
+	o.AutocastBF16 = bf16
 	adam, err := torch.NewAdam(ts, o.LR, o.Beta1, o.Beta2, o.AdamEps)
 	if err != nil {
 		b.Fatal(err)
@@ -80,4 +102,89 @@ func BenchmarkStep128(b *testing.B) {
 	}
 	defer c.Free()
 	benchStep(b, Nets{G: g, D: d, C: c}, 9)
+}
+
+// BenchmarkParts128 splits the 128×128 step of BenchmarkStep128 into its
+// networks: G's forward and backward to its parameters, and D's and C's
+// forward and backward to the image, frozen.
+func BenchmarkParts128(b *testing.B) {
+	cfg := biggan.Config{Resolution: 128, GCh: 32, DCh: 32, DimZ: 120, SharedDim: 128, NClasses: 10, GAttn: []int{64}, DAttn: []int{64}}
+	g, err := biggan.NewGenerator(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Free()
+	d, err := biggan.NewDiscriminator(cfg, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Free()
+	c, err := classifier.New(classifier.Config{Arch: "resnet18", Width: 16, Size: 128, Classes: 2, Target: 1}, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Free()
+	nets := Nets{G: g, D: d, C: c}
+	vars, err := Prepare(nets, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var gts []*torch.Tensor
+	for _, v := range vars {
+		gts = append(gts, v.T)
+	}
+	o := Defaults()
+	rng := rand.New(rand.NewPCG(1, 1))
+	zs, ys := Latents(rng, 9, cfg.DimZ, cfg.NClasses, o)
+	img := make([]float32, 9*3*128*128)
+	for i := range img {
+		img[i] = float32(rng.Float64()*2 - 1)
+	}
+	for _, mm := range []bool{true, false} {
+		biggan.AttentionMatmul = mm
+		name := "conv-attention"
+		if mm {
+			name = "matmul-attention"
+		}
+		b.Run(name, func(b *testing.B) { parts(b, g, d, c, cfg, zs, ys, img, gts) })
+	}
+	biggan.AttentionMatmul = false
+}
+
+func parts(b *testing.B, g *biggan.Generator, d *biggan.Discriminator, c *classifier.Net, cfg biggan.Config, zs []float32, ys []int64, img []float32, gts []*torch.Tensor) {
+	run := func(b *testing.B, f func(s *torch.Scope) *torch.Tensor) {
+		for range b.N {
+			s := torch.NewScope()
+			loss := f(s)
+			if err := s.Err(); err != nil {
+				b.Fatal(err)
+			}
+			if err := loss.Backward(); err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+		torch.ZeroGrads(gts)
+	}
+	image := func(s *torch.Scope) *torch.Tensor {
+		x := s.FromFloat32(img, 9, 3, 128, 128)
+		x.SetRequiresGrad(true)
+		return x
+	}
+	b.Run("G", func(b *testing.B) {
+		run(b, func(s *torch.Scope) *torch.Tensor {
+			x := g.Sample(s, s.FromFloat32(zs, 9, int64(cfg.DimZ)), s.FromInt64(ys, 9), true)
+			return s.Mean(x, false)
+		})
+	})
+	b.Run("D", func(b *testing.B) {
+		run(b, func(s *torch.Scope) *torch.Tensor {
+			return s.Mean(d.Forward(s, image(s), s.FromInt64(ys, 9), false), false)
+		})
+	})
+	b.Run("C", func(b *testing.B) {
+		run(b, func(s *torch.Scope) *torch.Tensor {
+			return s.Mean(c.Classify(s, image(s)), false)
+		})
+	})
 }

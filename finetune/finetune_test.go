@@ -170,7 +170,14 @@ func TestOnlyGeneratorChanges(t *testing.T) {
 					if v.T.RequiresGrad() {
 						t.Errorf("frozen tensor %s requires grad", v.Name)
 					}
+					if g, _ := v.T.Grad(); g != nil {
+						g.Free()
+						t.Errorf("frozen tensor %s has a gradient", v.Name)
+					}
 				}
+			}
+			if !nets.D.Frozen() || !nets.C.Frozen() {
+				t.Errorf("after the run D frozen = %v, C frozen = %v; want both", nets.D.Frozen(), nets.C.Frozen())
 			}
 
 			// The optimizer holds exactly the trained parameters, in order.

@@ -12,6 +12,17 @@ import (
 type SN struct {
 	W, U, SV *torch.Tensor
 	Eps      float64
+
+	// frozen caches W/sigma for eval-mode forwards (see Freeze); shared by
+	// copies of the SN value.
+	frozen *frozenSN
+}
+
+// frozenSN is a cached eval-mode weight and the versions of W and U it was
+// computed from.
+type frozenSN struct {
+	w      *torch.Tensor
+	wv, uv int64
 }
 
 // newSN registers prefix.weight (drawn with fan-in scaling), prefix.u0 and
@@ -28,6 +39,9 @@ func newSN(p *Params, prefix string, eps float64, shape ...int64) SN {
 // Weight returns W/sigma. Gradients flow through W and sigma, not through
 // the power iteration, as in the reference code.
 func (sn SN) Weight(s *torch.Scope, train bool) *torch.Tensor {
+	if !train && sn.Current() {
+		return sn.frozen.w
+	}
 	shape := sn.W.Shape()
 	w := s.Reshape(sn.W, shape[0], -1)
 
@@ -47,6 +61,43 @@ func (sn SN) Weight(s *torch.Scope, train bool) *torch.Tensor {
 		s.SetGrad(was)
 	}
 	return s.Div(sn.W, sigma)
+}
+
+// Freeze computes the eval-mode weight W/sigma once, exactly as Weight
+// does (one power iteration from the stored u, which eval mode never
+// updates), and caches it as a plain tensor outside autograd. Later
+// eval-mode calls of Weight return the cache while W and u are unchanged
+// (their in-place version counters tell), so a frozen network's forward
+// skips the power iteration and records nothing for its parameters.
+// Training, loading or an optimizer step changes W or u and Weight
+// recomputes as before; Freeze again to refresh the cache. The stored
+// tensors are untouched.
+func (sn *SN) Freeze() error {
+	sn.Unfreeze()
+	s := torch.NewScope()
+	defer s.Close()
+	s.SetGrad(false)
+	w := sn.Weight(s, false)
+	if err := s.Err(); err != nil {
+		return err
+	}
+	sn.frozen = &frozenSN{w: s.Keep(w), wv: sn.W.Version(), uv: sn.U.Version()}
+	return nil
+}
+
+// Unfreeze drops the cached weight.
+func (sn *SN) Unfreeze() {
+	if sn.frozen != nil {
+		sn.frozen.w.Free()
+		sn.frozen = nil
+	}
+}
+
+// Current reports whether sn holds a cached eval-mode weight computed from
+// the present W and u.
+func (sn SN) Current() bool {
+	f := sn.frozen
+	return f != nil && f.w.Valid() && f.wv == sn.W.Version() && f.uv == sn.U.Version()
 }
 
 // normalize divides the row vector x by max(‖x‖, eps).

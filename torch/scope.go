@@ -64,6 +64,28 @@ func (s *Scope) Len() int {
 	return n
 }
 
+// Child starts a scope for the temporaries of one part of a computation,
+// a block of a network, say. It shares s's grad mode and error, and runs
+// on s's thread. Return hands the part's result to s and frees everything
+// else at once: a tensor autograd still needs stays alive through the
+// graph's own reference, so the peak memory of a forward pass holds what
+// autograd saved rather than every intermediate.
+func (s *Scope) Child() *Scope {
+	return &Scope{err: s.err, noGrad: s.noGrad}
+}
+
+// Return closes the child scope c, handing t to parent (which owns it
+// from then on) and passing on c's error. It returns t.
+func (c *Scope) Return(parent *Scope, t *Tensor) *Tensor {
+	parent.Fail(c.err)
+	if t.Valid() {
+		c.Keep(t)
+		parent.Adopt(t)
+	}
+	c.Close()
+	return t
+}
+
 // Keep hands t over to the caller, who must Free it; the scope no longer
 // frees it on Close.
 func (s *Scope) Keep(t *Tensor) *Tensor {

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <c10/util/Exception.h>
 
@@ -117,6 +118,10 @@ char *gs_detach(gs_tensor t, gs_tensor *out) {
 
 char *gs_copy_(gs_tensor dst, gs_tensor src) {
   GS_TRY(0, { dst->t.copy_(src->t); })
+}
+
+int64_t gs_version(gs_tensor t) {
+  return static_cast<int64_t>(t->t._version());
 }
 
 char *gs_set_requires_grad(gs_tensor t, int on) {
@@ -339,6 +344,16 @@ char *gs_zero_grads(const gs_tensor *params, int n) {
 
 char *gs_lerp_(gs_tensor dst, gs_tensor src, double weight) {
   GS_TRY(0, { dst->t.lerp_(src->t, weight); })
+}
+
+void gs_set_autocast_bf16(int on) {
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_cpu_enabled(on != 0);
+  if (on == 0) at::autocast::clear_cache();
+}
+
+char *gs_to_float(int grad, gs_tensor a, gs_tensor *out) {
+  GS_TRY(grad, { *out = wrap(a->t.to(at::kFloat)); })
 }
 
 void gs_set_threads(int n) { at::set_num_threads(n); }

@@ -39,6 +39,9 @@ void gs_free(gs_tensor t);
 char *gs_to_device(gs_tensor t, int device, gs_tensor *out);
 char *gs_detach(gs_tensor t, gs_tensor *out);
 char *gs_copy_(gs_tensor dst, gs_tensor src);
+// gs_version is the tensor's in-place version counter: every in-place
+// write (copy_, an optimizer step) increases it.
+int64_t gs_version(gs_tensor t);
 
 // Autograd.
 char *gs_set_requires_grad(gs_tensor t, int on);
@@ -86,6 +89,13 @@ char *gs_adam_step(const gs_tensor *params, const gs_tensor *m,
                    double beta1, double beta2, double eps);
 char *gs_zero_grads(const gs_tensor *params, int n);
 char *gs_lerp_(gs_tensor dst, gs_tensor src, double weight);
+
+// Autocast (opt-in mixed precision). gs_set_autocast_bf16 turns CPU
+// autocast to bfloat16 on or off for the calling thread: the ops autocast
+// lists (convolutions, matrix products) then run in bfloat16 on float32
+// inputs. gs_to_float casts a tensor to float32, differentiably.
+void gs_set_autocast_bf16(int on);
+char *gs_to_float(int grad, gs_tensor a, gs_tensor *out);
 
 // Runtime.
 void gs_set_threads(int n);

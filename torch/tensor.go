@@ -235,6 +235,16 @@ func (t *Tensor) CopyFrom(src *Tensor) error {
 	return nil
 }
 
+// Version is t's in-place version counter, which every in-place write
+// (CopyFrom, Lerp, an optimizer step) increases. A cache derived from t
+// is current while the version is unchanged. A freed tensor reports -1.
+func (t *Tensor) Version() int64 {
+	if !t.Valid() {
+		return -1
+	}
+	return int64(C.gs_version(t.h))
+}
+
 // Lerp moves t toward src in place: t += w·(src − t). It is how an
 // exponential moving average of weights is kept.
 func (t *Tensor) Lerp(src *Tensor, w float64) error {

@@ -47,5 +47,6 @@ MNIST BigGAN and a set of typeset digits.`,
 	root.AddCommand(newPretrainCmd(), newTrainClassifierCmd(), newSampleCmd(), newFinetuneCmd(), newInterpCmd(), newDemoCmd(), newImportCmd(),
 		newSweepCmd(), newReportCmd(), newScoreCmd(), newClassesCmd())
 	root.AddCommand(newExportCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }

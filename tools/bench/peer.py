@@ -149,15 +149,36 @@ def vm_hwm_mb():
     return 0.0
 
 
+CPU_TIMES = []
+
+
 def timed(fn, warmup, iters):
+    """Wall times of iters calls after warmup ones; their CPU times go to
+    CPU_TIMES."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(iters):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        CPU_TIMES.append(time.process_time() - c0)
     return times
+
+
+def mapped_libs():
+    """BLAS, oneDNN and OpenMP libraries in this process's memory map."""
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 6:
+                continue
+            base = os.path.basename(parts[5]).lower()
+            if any(k in base for k in ("blas", "mkl", "dnnl", "omp", "lapack")) and parts[5] not in out:
+                out.append(parts[5])
+    return out
 
 
 def main():
@@ -215,10 +236,13 @@ def main():
         times = timed(lambda: x @ w, a.warmup, a.iters)
         out["per_iter"] = 1
         out["flops"] = dict(step=2 * a.size ** 3)
+        out["libs"] = mapped_libs()
+        out["mkldnn"] = torch.backends.mkldnn.is_available()
     else:
         sys.exit(f"peer: unknown case {a.case}")
     out["times"] = times
     out["median_s"] = statistics.median(times)
+    out["cpu_s"] = statistics.median(CPU_TIMES)
     out["peak_mb"] = vm_hwm_mb()
     print(json.dumps(out))
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ganshift/checkpoint"
+	"ganshift/internal/testutil"
 	"ganshift/nn"
 	"ganshift/torch"
 )
@@ -75,14 +76,7 @@ func normals(seed uint64, n int) []float32 {
 // of the scope that made x).
 func values(t testing.TB, s *torch.Scope, x *torch.Tensor) []float32 {
 	t.Helper()
-	if err := s.Err(); err != nil {
-		t.Fatalf("scope: %v", err)
-	}
-	v, err := x.Float32()
-	if err != nil {
-		t.Fatalf("Float32: %v", err)
-	}
-	return v
+	return testutil.Values(t, s, x)
 }
 
 // maxAbsDiff is the largest |a_i − b_i|; +Inf when the lengths differ.

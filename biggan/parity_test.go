@@ -2,15 +2,13 @@ package biggan
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
-
 	"ganshift/checkpoint"
+	"ganshift/internal/testutil"
 )
 
 // The fixtures of testdata/parity come from the independent PyTorch model
@@ -26,20 +24,7 @@ func parityPath(name string) string { return filepath.Join("testdata", "parity",
 // readNpy reads a .npy file into a slice of T, returning it with its shape.
 func readNpy[T any](t testing.TB, name string) ([]T, []int) {
 	t.Helper()
-	f, err := os.Open(parityPath(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	var out []T
-	if err := r.Read(&out); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return out, r.Header.Descr.Shape
+	return testutil.ReadNpy[T](t, parityPath(name))
 }
 
 // parityInputs reads z, y and their shapes' sizes.

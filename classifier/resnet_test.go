@@ -12,10 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
-
 	"ganshift/checkpoint"
 	"ganshift/dataset"
+	"ganshift/internal/testutil"
 	"ganshift/torch"
 )
 
@@ -290,20 +289,7 @@ func fixture(parts ...string) string {
 // readNpy reads testdata/parity/NAME into a slice of T with its shape.
 func readNpy[T any](t testing.TB, name string) ([]T, []int) {
 	t.Helper()
-	f, err := os.Open(fixture("parity", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	var out []T
-	if err := r.Read(&out); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return out, r.Header.Descr.Shape
+	return testutil.ReadNpy[T](t, fixture("parity", name))
 }
 
 func loadFixture(t testing.TB, name string) *Net {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"ganshift/checkpoint"
+	"ganshift/internal/testutil"
 	"ganshift/torch"
 )
 
@@ -62,14 +63,7 @@ func newScope(t testing.TB) *torch.Scope {
 // of the scope that made x).
 func values(t testing.TB, s *torch.Scope, x *torch.Tensor) []float32 {
 	t.Helper()
-	if err := s.Err(); err != nil {
-		t.Fatalf("scope: %v", err)
-	}
-	v, err := x.Float32()
-	if err != nil {
-		t.Fatalf("Float32: %v", err)
-	}
-	return v
+	return testutil.Values(t, s, x)
 }
 
 // read reads a tensor of p.

@@ -27,6 +27,7 @@ type finetuneOptions struct {
 	train      string
 	out        string
 	resume     string
+	precision  string
 	// threadsGiven says --threads was set on the command line.
 	threadsGiven bool
 }
@@ -76,6 +77,7 @@ run exactly.`,
 func (o *finetuneOptions) addRunFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.model, "model", "default", `model directory ("default": the embedded MNIST BigGAN)`)
 	f.StringVar(&o.which, "generator", "G_ema", "generator to fine-tune: G_ema or G")
+	f.StringVar(&o.precision, "precision", "fp32", "fp32, or bf16: the frozen classifier and D compute in bfloat16 (CPUs with AVX-512 BF16 or AMX)")
 	f.IntVar(&o.opt.Iters, "iters", o.opt.Iters, "generator updates")
 	f.IntVar(&o.opt.Batch, "batch", o.opt.Batch, "samples per update")
 	f.IntVar(&o.opt.SnapshotEvery, "snapshot-every", o.opt.SnapshotEvery, "iterations between snapshots")
@@ -148,6 +150,13 @@ func (o *finetuneOptions) runConfig() (finetune.RunConfig, error) {
 	}
 	opt := o.opt
 	opt.Classes = classes
+	switch o.precision {
+	case "fp32", "":
+	case "bf16":
+		opt.AutocastBF16 = true
+	default:
+		return finetune.RunConfig{}, fmt.Errorf("--precision %q: want fp32 or bf16", o.precision)
+	}
 	if o.train != "" {
 		opt.Train = strings.Split(o.train, ",")
 	}

@@ -64,6 +64,7 @@ func NewDiscriminator(cfg Config, seed uint64) (*Discriminator, error) {
 		p.Free()
 		return nil, err
 	}
+	nn.ReleaseHostMemory()
 	return d, nil
 }
 

@@ -72,6 +72,7 @@ func NewGenerator(cfg Config, seed uint64) (*Generator, error) {
 		p.Free()
 		return nil, err
 	}
+	nn.ReleaseHostMemory()
 	return g, nil
 }
 

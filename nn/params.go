@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path"
+	"runtime/debug"
 	"slices"
 
 	"ganshift/checkpoint"
@@ -225,6 +226,7 @@ func (p *Params) Load(state map[string]checkpoint.Tensor, file string) error {
 			return fmt.Errorf("%s: tensor %q: %w", file, v.Name, err)
 		}
 	}
+	ReleaseHostMemory()
 	return nil
 }
 
@@ -241,6 +243,12 @@ func (p *Params) CopyFrom(q *Params) error {
 	}
 	return nil
 }
+
+// ReleaseHostMemory hands the Go heap's garbage back to the operating
+// system. Networks are built from Go-side copies (random initial values,
+// decoded files) that are garbage once they sit in libtorch; returning them
+// before a forward pass keeps them out of the process's peak memory.
+func ReleaseHostMemory() { debug.FreeOSMemory() }
 
 // Free releases every tensor.
 func (p *Params) Free() {

@@ -143,16 +143,25 @@ func (d *Discriminator) Forward(s *torch.Scope, x, y *torch.Tensor, train bool) 
 }
 
 func (b dBlock) forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
-	h := x
+	var h *torch.Tensor
 	if b.preact {
-		h = s.Relu(h)
+		r := s.Relu(x)
+		h = freeAfter(b.conv1.Forward(s, r, train), r)
+	} else {
+		h = b.conv1.Forward(s, x, train)
 	}
-	h = b.conv1.Forward(s, h, train)
-	h = b.conv2.Forward(s, s.Relu(h), train)
+	h = freeAfter(s.Relu(h), h)
+	h = freeAfter(b.conv2.Forward(s, h, train), h)
 	if b.down {
-		h = s.AvgPool2d(h, 2, 2)
+		h = freeAfter(s.AvgPool2d(h, 2, 2), h)
 	}
-	return s.Add(h, b.shortcut(s, x, train))
+	sc := b.shortcut(s, x, train)
+	out := s.Add(h, sc)
+	h.Free()
+	if sc != x {
+		sc.Free()
+	}
+	return out
 }
 
 // shortcut follows the reference: pre-activation blocks convolve then pool;

@@ -121,11 +121,28 @@ func (b gBlock) forward(s *torch.Scope, x, c *torch.Tensor, train bool) *torch.T
 		return s.UpsampleNearest(t, shape[2]*2, shape[3]*2)
 	}
 
-	h := up(s.Relu(b.bn1.forward(s, x, c, train)))
-	h = b.conv1.Forward(s, h, train)
-	h = s.Relu(b.bn2.forward(s, h, c, train))
-	h = b.conv2.Forward(s, h, train)
-	return s.Add(h, b.convSC.Forward(s, up(x), train))
+	h := b.bn1.forward(s, x, c, train)
+	h = freeAfter(s.Relu(h), h)
+	h = freeAfter(up(h), h)
+	h = freeAfter(b.conv1.Forward(s, h, train), h)
+	h = freeAfter(b.bn2.forward(s, h, c, train), h)
+	h = freeAfter(s.Relu(h), h)
+	h = freeAfter(b.conv2.Forward(s, h, train), h)
+	sc := up(x)
+	sc = freeAfter(b.convSC.Forward(s, sc, train), sc)
+	out := s.Add(h, sc)
+	h.Free()
+	sc.Free()
+	return out
+}
+
+// freeAfter frees prev, an intermediate that next was computed from, and
+// returns next. The last blocks' activations are hundreds of MB, so each
+// is freed as soon as the next op has read it; autograd keeps its own
+// reference to whatever the backward pass needs.
+func freeAfter(next, prev *torch.Tensor) *torch.Tensor {
+	prev.Free()
+	return next
 }
 
 // batchNorm is a batch norm with stored statistics and an optional affine

@@ -1,14 +1,12 @@
 package biggan
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
+	"ganshift/internal/testutil"
 	"ganshift/nn"
 )
 
@@ -16,41 +14,7 @@ import (
 // as in biggan-format.md.
 func referenceKeys(t *testing.T, file string) map[string][]int64 {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	keys := map[string][]int64{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, dims, ok := strings.Cut(line, " (")
-		if !ok || !strings.HasSuffix(dims, ")") {
-			t.Fatalf("%s: bad line %q", file, line)
-		}
-		shape := []int64{}
-		for _, d := range strings.Split(strings.TrimSuffix(dims, ")"), ",") {
-			if d = strings.TrimSpace(d); d == "" {
-				continue
-			}
-			n, err := strconv.ParseInt(d, 10, 64)
-			if err != nil {
-				t.Fatalf("%s: bad line %q: %v", file, line, err)
-			}
-			shape = append(shape, n)
-		}
-		if _, dup := keys[name]; dup {
-			t.Fatalf("%s: %q listed twice", file, name)
-		}
-		keys[name] = shape
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	_, keys := testutil.KeyListing(t, file)
 	return keys
 }
 

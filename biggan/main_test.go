@@ -116,18 +116,7 @@ func changed(a, b map[string]checkpoint.Tensor) []string {
 // set overwrites the tensor called name in p with data.
 func set(t testing.TB, p *nn.Params, name string, data []float32) {
 	t.Helper()
-	dst := p.Get(name)
-	if dst == nil {
-		t.Fatalf("no tensor %q", name)
-	}
-	src, err := torch.FromFloat32(data, dst.Shape()...)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	defer src.Free()
-	if err := dst.CopyFrom(src); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	testutil.SetTensor(t, name, p.Get(name), data)
 }
 
 // get reads the tensor called name in p.

@@ -1,14 +1,11 @@
 package classifier
 
 import (
-	"bufio"
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -125,43 +122,10 @@ func product(shape []int64) int64 {
 // order, as a shapes-only state dict and the list of names.
 func readKeys(t *testing.T, arch string) (map[string]checkpoint.Tensor, []string) {
 	t.Helper()
-	file := filepath.Join("testdata", "keys", arch+".txt")
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	state := map[string]checkpoint.Tensor{}
-	var names []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, dims, ok := strings.Cut(line, " (")
-		if !ok || !strings.HasSuffix(dims, ")") {
-			t.Fatalf("%s: bad line %q", file, line)
-		}
-		shape := []int64{}
-		for _, d := range strings.Split(strings.TrimSuffix(dims, ")"), ",") {
-			if d = strings.TrimSpace(d); d == "" {
-				continue
-			}
-			n, err := strconv.ParseInt(d, 10, 64)
-			if err != nil {
-				t.Fatalf("%s: bad line %q: %v", file, line, err)
-			}
-			shape = append(shape, n)
-		}
-		if _, dup := state[name]; dup {
-			t.Fatalf("%s: %q listed twice", file, name)
-		}
+	names, shapes := testutil.KeyListing(t, filepath.Join("testdata", "keys", arch+".txt"))
+	state := make(map[string]checkpoint.Tensor, len(shapes))
+	for name, shape := range shapes {
 		state[name] = checkpoint.Tensor{Shape: shape}
-		names = append(names, name)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return state, names
 }

@@ -83,18 +83,7 @@ func read(t testing.TB, p *Params, name string) []float32 {
 // write overwrites a tensor of p.
 func write(t testing.TB, p *Params, name string, data []float32) {
 	t.Helper()
-	dst := p.Get(name)
-	if dst == nil {
-		t.Fatalf("no tensor %q", name)
-	}
-	src, err := torch.FromFloat32(data, dst.Shape()...)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	defer src.Free()
-	if err := dst.CopyFrom(src); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	testutil.SetTensor(t, name, p.Get(name), data)
 }
 
 func snapshot(t testing.TB, p *Params) map[string]checkpoint.Tensor {

@@ -3,7 +3,10 @@
 package testutil
 
 import (
+	"bufio"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
@@ -43,4 +46,65 @@ func ReadNpy[T any](t testing.TB, path string) ([]T, []int) {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return out, r.Header.Descr.Shape
+}
+
+// KeyListing reads a listing of tensor names and shapes, one
+// "name (d0, d1, …)" per line as in biggan-format.md ('#' starts a
+// comment), returning the names in file order and each one's shape.
+func KeyListing(t testing.TB, file string) ([]string, map[string][]int64) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	shapes := map[string][]int64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, dims, ok := strings.Cut(line, " (")
+		if !ok || !strings.HasSuffix(dims, ")") {
+			t.Fatalf("%s: bad line %q", file, line)
+		}
+		shape := []int64{}
+		for _, d := range strings.Split(strings.TrimSuffix(dims, ")"), ",") {
+			if d = strings.TrimSpace(d); d == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(d, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: bad line %q: %v", file, line, err)
+			}
+			shape = append(shape, n)
+		}
+		if _, dup := shapes[name]; dup {
+			t.Fatalf("%s: %q listed twice", file, name)
+		}
+		shapes[name] = shape
+		names = append(names, name)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names, shapes
+}
+
+// SetTensor overwrites the tensor t of a network with data.
+func SetTensor(tb testing.TB, name string, t *torch.Tensor, data []float32) {
+	tb.Helper()
+	if t == nil {
+		tb.Fatalf("no tensor %q", name)
+	}
+	src, err := torch.FromFloat32(data, t.Shape()...)
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	defer src.Free()
+	if err := t.CopyFrom(src); err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
 }

@@ -85,46 +85,17 @@ func BenchmarkStepDemo(b *testing.B) {
 // BenchmarkStep128 is one step of a width-32 128×128 BigGAN with a
 // base-width-16 ResNet-18 classifier at 128×128, batch 9.
 func BenchmarkStep128(b *testing.B) {
-	cfg := biggan.Config{Resolution: 128, GCh: 32, DCh: 32, DimZ: 120, SharedDim: 128, NClasses: 10, GAttn: []int{64}, DAttn: []int{64}}
-	g, err := biggan.NewGenerator(cfg, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Free()
-	d, err := biggan.NewDiscriminator(cfg, 2)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Free()
-	c, err := classifier.New(classifier.Config{Arch: "resnet18", Width: 16, Size: 128, Classes: 2, Target: 1}, 3)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Free()
-	benchStep(b, Nets{G: g, D: d, C: c}, 9)
+	nets := nets128(b)
+	defer freeNets(nets)
+	benchStep(b, nets, 9)
 }
 
 // BenchmarkParts128 splits the 128×128 step of BenchmarkStep128 into its
 // networks: G's forward and backward to its parameters, and D's and C's
 // forward and backward to the image, frozen.
 func BenchmarkParts128(b *testing.B) {
-	cfg := biggan.Config{Resolution: 128, GCh: 32, DCh: 32, DimZ: 120, SharedDim: 128, NClasses: 10, GAttn: []int{64}, DAttn: []int{64}}
-	g, err := biggan.NewGenerator(cfg, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Free()
-	d, err := biggan.NewDiscriminator(cfg, 2)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Free()
-	c, err := classifier.New(classifier.Config{Arch: "resnet18", Width: 16, Size: 128, Classes: 2, Target: 1}, 3)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Free()
-	nets := Nets{G: g, D: d, C: c}
+	nets := nets128(b)
+	defer freeNets(nets)
 	vars, err := Prepare(nets, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -135,6 +106,7 @@ func BenchmarkParts128(b *testing.B) {
 	}
 	o := Defaults()
 	rng := rand.New(rand.NewPCG(1, 1))
+	cfg := nets.G.Cfg
 	zs, ys := Latents(rng, 9, cfg.DimZ, cfg.NClasses, o)
 	img := make([]float32, 9*3*128*128)
 	for i := range img {
@@ -146,7 +118,7 @@ func BenchmarkParts128(b *testing.B) {
 		if mm {
 			name = "matmul-attention"
 		}
-		b.Run(name, func(b *testing.B) { parts(b, g, d, c, cfg, zs, ys, img, gts) })
+		b.Run(name, func(b *testing.B) { parts(b, nets.G, nets.D, nets.C, cfg, zs, ys, img, gts) })
 	}
 	biggan.AttentionMatmul = false
 }
@@ -187,4 +159,33 @@ func parts(b *testing.B, g *biggan.Generator, d *biggan.Discriminator, c *classi
 			return s.Mean(c.Classify(s, image(s)), false)
 		})
 	})
+}
+
+// nets128 builds the width-32 128×128 BigGAN and base-width-16 ResNet-18
+// of the 128×128 benchmarks.
+func nets128(b *testing.B) Nets {
+	b.Helper()
+	cfg := biggan.Config{Resolution: 128, GCh: 32, DCh: 32, DimZ: 120, SharedDim: 128, NClasses: 10, GAttn: []int{64}, DAttn: []int{64}}
+	g, err := biggan.NewGenerator(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := biggan.NewDiscriminator(cfg, 2)
+	if err != nil {
+		g.Free()
+		b.Fatal(err)
+	}
+	c, err := classifier.New(classifier.Config{Arch: "resnet18", Width: 16, Size: 128, Classes: 2, Target: 1}, 3)
+	if err != nil {
+		g.Free()
+		d.Free()
+		b.Fatal(err)
+	}
+	return Nets{G: g, D: d, C: c}
+}
+
+func freeNets(n Nets) {
+	n.G.Free()
+	n.D.Free()
+	n.C.Free()
 }

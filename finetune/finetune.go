@@ -115,6 +115,15 @@ func Latents(rng *rand.Rand, n, dimZ, nClasses int, opt Options) ([]float32, []i
 // Step runs one update of G on a batch drawn from rng and returns its
 // metrics. The caller has made only the trained G parameters require
 // gradients.
+//
+// The backward pass runs in stages. G's image is detached into a leaf;
+// the classifier's weighted loss, then D's, each run forward and backward
+// into that leaf's gradient in a child scope that frees the network's
+// activations before the next one starts; G's backward then starts from
+// the summed image gradient. The gradients are the ones a single
+// backward of w_cls·L_cls + w_D·L_D gives (the two image gradients are
+// added either way), but C's and D's activations are never held at once,
+// which lowers the step's peak memory by the smaller of the two.
 func Step(nets Nets, adam *torch.Adam, rng *rand.Rand, opt Options) (Metrics, error) {
 	// The scope pins the step to one OS thread, which keeps it reproducible.
 	s := torch.NewScope()
@@ -125,31 +134,75 @@ func Step(nets Nets, adam *torch.Adam, rng *rand.Rand, opt Options) (Metrics, er
 	z, y := s.FromFloat32(zs, b, int64(cfg.DimZ)), s.FromInt64(ys, b)
 
 	x := nets.G.Sample(s, z, y, opt.BNMode == "batch")
-	logits := frozen(s, opt.AutocastBF16, func() *torch.Tensor { return nets.C.Classify(s, x) })
-	target := s.FromInt64(filledInt64(opt.Batch, int64(nets.C.Cfg.Target)), b)
-	clsLoss := s.CrossEntropy(logits, target)
-	score := frozen(s, opt.AutocastBF16, func() *torch.Tensor { return nets.D.Forward(s, x, y, false) })
-	dLoss := biggan.GHinge(s, score)
-	loss := s.Add(s.MulScalar(clsLoss, opt.WCls), s.MulScalar(dLoss, opt.WD))
-
-	s.SetGrad(false)
-	prob := s.Mean(s.Narrow(s.Softmax(logits, 1), 1, int64(nets.C.Cfg.Target), 1), false)
-	meanScore := s.Mean(score, false)
-	s.SetGrad(true)
+	img := s.Detach(x)
 	if err := s.Err(); err != nil {
 		return Metrics{}, err
 	}
-	m, err := readMetrics(loss, clsLoss, dLoss, prob, meanScore)
+	if err := img.SetRequiresGrad(true); err != nil {
+		return Metrics{}, err
+	}
+
+	target := s.FromInt64(filledInt64(opt.Batch, int64(nets.C.Cfg.Target)), b)
+	clsLoss, prob := stage(s, opt.WCls, func(c *torch.Scope) (*torch.Tensor, *torch.Tensor) {
+		logits := frozen(c, opt.AutocastBF16, func() *torch.Tensor { return nets.C.Classify(c, img) })
+		return c.CrossEntropy(logits, target), c.Narrow(c.Softmax(logits, 1), 1, int64(nets.C.Cfg.Target), 1)
+	})
+	dLoss, score := stage(s, opt.WD, func(c *torch.Scope) (*torch.Tensor, *torch.Tensor) {
+		score := frozen(c, opt.AutocastBF16, func() *torch.Tensor { return nets.D.Forward(c, img, y, false) })
+		return biggan.GHinge(c, score), score
+	})
+
+	s.SetGrad(false)
+	loss := s.Add(s.MulScalar(clsLoss, opt.WCls), s.MulScalar(dLoss, opt.WD))
+	meanProb, meanScore := s.Mean(prob, false), s.Mean(score, false)
+	if err := s.Err(); err != nil {
+		return Metrics{}, err
+	}
+	m, err := readMetrics(loss, clsLoss, dLoss, meanProb, meanScore)
 	if err != nil {
 		return Metrics{}, err
 	}
 	if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) {
 		return m, fmt.Errorf("finetune: loss is %v", m.Loss)
 	}
-	if err := loss.Backward(); err != nil {
+
+	if err := backwardFrom(x, img); err != nil {
 		return m, err
 	}
 	return m, adam.Step()
+}
+
+// stage runs one frozen network's part of the loss in a child scope of s:
+// f returns the loss and a statistic to log; the loss, scaled by w, is
+// backpropagated (into the image leaf's gradient) before the child scope
+// frees the network's activations. The loss and the statistic come back
+// detached, owned by s.
+func stage(s *torch.Scope, w float64, f func(c *torch.Scope) (loss, stat *torch.Tensor)) (*torch.Tensor, *torch.Tensor) {
+	c := s.Child()
+	defer c.Close()
+	loss, stat := f(c)
+	outLoss, outStat := s.Detach(loss), s.Detach(stat)
+	weighted := c.MulScalar(loss, w)
+	if err := c.Err(); err != nil {
+		s.Fail(err)
+		return outLoss, outStat
+	}
+	s.Fail(weighted.Backward())
+	return outLoss, outStat
+}
+
+// backwardFrom runs G's backward from its image x, with the gradient the
+// stages collected on img, x's detached leaf.
+func backwardFrom(x, img *torch.Tensor) error {
+	grad, err := img.Grad()
+	if err != nil {
+		return err
+	}
+	if grad == nil {
+		return fmt.Errorf("finetune: no gradient reached the generated images")
+	}
+	defer grad.Free()
+	return x.BackwardWith(grad)
 }
 
 // frozen runs f, the forward of a frozen network, under bfloat16 autocast

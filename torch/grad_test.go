@@ -548,3 +548,46 @@ func TestAdamConverges(t *testing.T) {
 	}
 	checkTensor(t, "minimum", x, shp(3), f64(target), 2e-2)
 }
+
+// TestBackwardWith checks a backward run in two stages against the
+// derivative: L = Σ w·tanh(x)² computed through a detached copy of
+// y = tanh(x) must give x the gradient 2·w·tanh(x)·(1 − tanh(x)²).
+func TestBackwardWith(t *testing.T) {
+	s := newScope(t)
+	x := s.FromFloat32([]float32{0.3, -1.2, 2.0}, 3)
+	if err := x.SetRequiresGrad(true); err != nil {
+		t.Fatal(err)
+	}
+	y := s.Tanh(x)
+	yd := s.Detach(y)
+	if err := yd.SetRequiresGrad(true); err != nil {
+		t.Fatal(err)
+	}
+	w := s.FromFloat32([]float32{1, 2, -3}, 3)
+	if err := s.Sum(s.Mul(w, s.Square(yd)), false).Backward(); err != nil {
+		t.Fatal(err)
+	}
+	gy, err := yd.Grad()
+	if err != nil || gy == nil {
+		t.Fatalf("Grad of the detached copy = %v, %v", gy, err)
+	}
+	defer gy.Free()
+	if err := y.BackwardWith(gy); err != nil {
+		t.Fatal(err)
+	}
+	gx, err := x.Grad()
+	if err != nil || gx == nil {
+		t.Fatalf("Grad = %v, %v", gx, err)
+	}
+	defer gx.Free()
+	want := make([]float64, 3)
+	for i, v := range []float64{0.3, -1.2, 2.0} {
+		th := math.Tanh(v)
+		want[i] = 2 * []float64{1, 2, -3}[i] * th * (1 - th*th)
+	}
+	checkTensor(t, "staged gradient", gx, shp(3), want, 1e-6)
+
+	if err := y.BackwardWith(s.FromFloat32([]float32{1, 1}, 2)); err == nil {
+		t.Error("BackwardWith a gradient of the wrong shape: no error")
+	}
+}

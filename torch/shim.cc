@@ -143,6 +143,10 @@ char *gs_backward(gs_tensor loss) {
   GS_TRY(1, { loss->t.backward(); })
 }
 
+char *gs_backward_with(gs_tensor t, gs_tensor grad) {
+  GS_TRY(1, { t->t.backward(grad->t); })
+}
+
 char *gs_unary(int grad, int op, gs_tensor a, gs_tensor *out) {
   GS_TRY(grad, {
     const at::Tensor &x = a->t;

@@ -49,6 +49,7 @@ int gs_requires_grad(gs_tensor t);
 char *gs_grad(gs_tensor t, gs_tensor *out);
 void gs_clear_grad(gs_tensor t);
 char *gs_backward(gs_tensor loss);
+char *gs_backward_with(gs_tensor t, gs_tensor grad);
 
 // Ops. grad says whether autograd records the op.
 char *gs_unary(int grad, int op, gs_tensor a, gs_tensor *out);

@@ -319,6 +319,20 @@ func (t *Tensor) Backward() error {
 	return nil
 }
 
+// BackwardWith runs autograd from t, of any shape, taking grad (t's shape)
+// as the gradient of the loss with respect to t. It lets a computation run
+// its backward in stages: the gradient of a later part, collected on a
+// detached copy of t, is handed on to the part that produced t.
+func (t *Tensor) BackwardWith(grad *Tensor) error {
+	if !t.Valid() || !grad.Valid() {
+		return errors.New("torch: backward of a freed tensor")
+	}
+	if err := cerr(C.gs_backward_with(t.h, grad.h)); err != nil {
+		return fmt.Errorf("torch: backward from %v with gradient %v: %w", t.Shape(), grad.Shape(), err)
+	}
+	return nil
+}
+
 // handles returns the C handles of ts for calls that take arrays.
 func handles(ts []*Tensor) []C.gs_tensor {
 	hs := make([]C.gs_tensor, len(ts))

@@ -355,36 +355,53 @@ func (o *sweepOptions) train(todo []job) error {
 
 	workers := min(o.jobs, len(todo))
 	threads := max(1, o.threads/workers)
-	queue := make(chan int)
 	errs := make([]error, len(todo))
 	var setup sync.Mutex // Start and Resume set D's and C's requires-grad flags
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// libtorch's thread count is per OS thread: pin this worker
-			// to one and set it there.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			torch.SetThreads(threads)
-			for i := range queue {
-				j := todo[i]
-				if err := trainJob(j, base, m.D, nets[j.classifier], &setup, stop.Load); err != nil {
-					errs[i] = fmt.Errorf("%s: %w", j.name, err)
-					progress.Printf("%s: %v\n", j.name, err)
-				}
+	work := func(next func() (int, bool)) {
+		// libtorch's thread count is per OS thread: pin this worker to
+		// one and set it there.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		torch.SetThreads(threads)
+		for i, ok := next(); ok; i, ok = next() {
+			j := todo[i]
+			if err := trainJob(j, base, m.D, nets[j.classifier], &setup, stop.Load); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", j.name, err)
+				progress.Printf("%s: %v\n", j.name, err)
 			}
-		}()
-	}
-	for i := range todo {
-		if stop.Load() {
-			break
 		}
-		queue <- i
 	}
-	close(queue)
-	wg.Wait()
+	if workers <= 1 {
+		// One worker runs on this goroutine, the thread that loaded the
+		// networks: a second thread would start a second OpenMP team
+		// (see main's init).
+		i := 0
+		work(func() (int, bool) {
+			if i >= len(todo) || stop.Load() {
+				return 0, false
+			}
+			i++
+			return i - 1, true
+		})
+	} else {
+		queue := make(chan int)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				work(func() (int, bool) { i, ok := <-queue; return i, ok })
+			}()
+		}
+		for i := range todo {
+			if stop.Load() {
+				break
+			}
+			queue <- i
+		}
+		close(queue)
+		wg.Wait()
+	}
 	if stop.Load() {
 		progress.Printf("stopped; run the same sweep again to continue\n")
 	}

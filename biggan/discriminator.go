@@ -127,7 +127,7 @@ func (d *Discriminator) Unfreeze() {
 // returning raw scores (B, 1). train only decides whether the spectral-norm
 // vectors are updated; D has no batch norm.
 func (d *Discriminator) Forward(s *torch.Scope, x, y *torch.Tensor, train bool) *torch.Tensor {
-	h := x
+	h := s.ChannelsLast(x) // see Generator.Forward
 	for i, blk := range d.blocks {
 		bs := s.Child()
 		h = bs.Return(s, blk.forward(bs, h, train))

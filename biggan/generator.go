@@ -94,6 +94,10 @@ func (g *Generator) Forward(s *torch.Scope, z, e *torch.Tensor, train bool) *tor
 
 	h := g.linear.Forward(s, s.Narrow(z, 1, 0, chunk), train)
 	h = s.Reshape(h, b, -1, 4, 4)
+	// Channels innermost from here on (convolutions, batch norms and
+	// upsampling keep the layout): oneDNN then convolves the activations
+	// as they are instead of reordering them for every call.
+	h = s.ChannelsLast(h)
 	for i, blk := range g.blocks {
 		// Each block is conditioned on [embedding, its own z chunk], embedding first.
 		// Each block's temporaries go with a child scope, so only what

@@ -149,7 +149,7 @@ func (n *Net) forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor
 	if n.res != nil {
 		return n.res.forward(s, x, train)
 	}
-	h := x
+	h := s.ChannelsLast(x) // see biggan.Generator.Forward
 	for _, c := range n.convs {
 		h = s.MaxPool2d(s.Relu(s.Conv2d(h, c.w, c.b, 1, 1, 1)), 2, 2, 0)
 	}

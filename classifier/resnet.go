@@ -329,6 +329,7 @@ func (c Config) baseWidth() int {
 // forward maps images x (B, 3, H, W) in [-1, 1] to logits. train selects
 // batch statistics (and updates the running ones) over running statistics.
 func (r *resnet) forward(s *torch.Scope, x *torch.Tensor, train bool) *torch.Tensor {
+	x = s.ChannelsLast(x) // see biggan.Generator.Forward
 	h := s.Relu(r.stem.forward(s, normalizeImageNet(s, x), train))
 	h = s.MaxPool2d(h, 3, 2, 1)
 	for _, stage := range r.stages {

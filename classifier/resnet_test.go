@@ -18,6 +18,10 @@ import (
 // The fixtures of testdata come from the independent PyTorch model
 // tools/reference/resnet_ref.py (see testdata/README).
 
+// parityTol bounds the difference from the reference relative to the
+// largest reference value (absolutely below 1): float32 rounding through
+// 50 layers, which depends on the convolution algorithms and layouts
+// chosen, reaches about 2e-5 of the logits' scale.
 const parityTol = 1e-4
 
 func TestParseResNet(t *testing.T) {
@@ -279,8 +283,8 @@ func checkClose(t *testing.T, what string, got []float32, want string) {
 		spread = max(spread, math.Abs(float64(ref[i])))
 	}
 	t.Logf("%s: max |Go − PyTorch| = %.3g over %d values (largest %.3g)", what, diff, len(ref), spread)
-	if !(diff <= parityTol) {
-		t.Errorf("%s: max abs diff %.3g > %g", what, diff, parityTol)
+	if tol := parityTol * max(1, spread); !(diff <= tol) {
+		t.Errorf("%s: max abs diff %.3g > %.3g", what, diff, tol)
 	}
 	if spread < 0.05 {
 		t.Errorf("%s: reference values within ±%.3g: too flat to show errors", what, spread)

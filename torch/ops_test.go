@@ -392,14 +392,23 @@ func TestConv2dChannels(t *testing.T) {
 			[]float64{-4, -4, -4, -4, 15, 18, 21, 24}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newScope(t)
-			got := s.Conv2d(f32(t, s, x, 1, 2, 2, 2), f32(t, s, tt.w, tt.wShape...), nil, 1, 0, tt.groups)
-			if err := s.Err(); err != nil {
-				t.Fatal(err)
-			}
-			checkTensor(t, tt.name, got, tt.wantShape, tt.want, tol)
-		})
+		// Stored channels-last, the input must give the same values, read
+		// back in (N, C, H, W) order.
+		for _, cl := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/channels-last=%v", tt.name, cl), func(t *testing.T) {
+				s := newScope(t)
+				in := f32(t, s, x, 1, 2, 2, 2)
+				if cl {
+					in = s.ChannelsLast(in)
+					checkTensor(t, "channels-last input", in, shp(1, 2, 2, 2), []float64{1, 2, 3, 4, 5, 6, 7, 8}, 0)
+				}
+				got := s.Conv2d(in, f32(t, s, tt.w, tt.wShape...), nil, 1, 0, tt.groups)
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				checkTensor(t, tt.name, got, tt.wantShape, tt.want, tol)
+			})
+		}
 	}
 }
 

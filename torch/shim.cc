@@ -161,6 +161,7 @@ char *gs_unary(int grad, int op, gs_tensor a, gs_tensor *out) {
       case GS_ABS: r = at::abs(x); break;
       case GS_SQRT: r = at::sqrt(x); break;
       case GS_SQUARE: r = at::mul(x, x); break;
+      case GS_CHANNELS_LAST: r = x.contiguous(at::MemoryFormat::ChannelsLast); break;
       default: throw std::runtime_error("unknown unary op");
     }
     *out = wrap(r);

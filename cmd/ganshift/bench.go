@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -40,6 +41,7 @@ type benchCase struct {
 	Iters  int    `json:"iters"`
 	Peer   bool   `json:"peer"`  // also run the PyTorch peer
 	Flops  bool   `json:"flops"` // have the peer count the step's FLOPs
+	BF16   bool   `json:"bf16"`  // bfloat16 autocast of D and C (step)
 }
 
 // benchResult is what a child prints as its last line.
@@ -53,6 +55,7 @@ type benchResult struct {
 	Torch   string             `json:"torch,omitempty"`
 	Libs    []string           `json:"libs,omitempty"` // BLAS, oneDNN and OpenMP libraries mapped (sgemm only)
 	MKLDNN  *bool              `json:"mkldnn,omitempty"`
+	MaxDiff float64            `json:"max_diff,omitempty"` // drift: max |G bf16 − G float32| after the steps
 }
 
 type benchOptions struct {
@@ -100,6 +103,7 @@ func benchCases(quick bool) (main, scaling []benchCase) {
 		main = []benchCase{
 			{Name: "step128", Kind: "step", Res: 128, Width: 16, Arch: "resnet18", CWidth: 16, Size: 224, Batch: 9, Warmup: 1, Iters: 3, Peer: true, Flops: true},
 			{Name: "step32", Kind: "step", Res: 32, Arch: "smallcnn", Size: 32, Batch: 9, Warmup: 1, Iters: 3, Peer: true, Flops: true},
+			{Name: "step32-bf16", Kind: "step", Res: 32, Arch: "smallcnn", Size: 32, Batch: 9, Warmup: 1, Iters: 3, Peer: true, BF16: true},
 			{Name: "sample128", Kind: "sample", Res: 128, Width: 16, Batch: 16, Warmup: 1, Iters: 3, Peer: true},
 			{Name: "cls32", Kind: "cls", Arch: "smallcnn", Size: 32, Batch: 64, Warmup: 1, Iters: 3, Peer: true},
 			{Name: "sgemm", Kind: "sgemm", Size: 1024, Warmup: 1, Iters: 3, Peer: true},
@@ -114,7 +118,9 @@ func benchCases(quick bool) (main, scaling []benchCase) {
 	}
 	main = []benchCase{
 		{Name: "step128", Kind: "step", Res: 128, Width: 96, Arch: "resnet50", CWidth: 64, Size: 224, Batch: 9, Warmup: 1, Iters: 5, Peer: true, Flops: true},
+		{Name: "step128-bf16", Kind: "step", Res: 128, Width: 96, Arch: "resnet50", CWidth: 64, Size: 224, Batch: 9, Warmup: 1, Iters: 5, Peer: true, BF16: true},
 		{Name: "step32", Kind: "step", Res: 32, Arch: "smallcnn", Size: 32, Batch: 9, Warmup: 2, Iters: 10, Peer: true, Flops: true},
+		{Name: "step32-bf16", Kind: "step", Res: 32, Arch: "smallcnn", Size: 32, Batch: 9, Warmup: 2, Iters: 10, Peer: true, BF16: true},
 		{Name: "sample128", Kind: "sample", Res: 128, Width: 96, Batch: 16, Warmup: 1, Iters: 5, Peer: true},
 		{Name: "cls32", Kind: "cls", Arch: "smallcnn", Size: 32, Batch: 64, Warmup: 2, Iters: 10, Peer: true},
 		{Name: "sgemm", Kind: "sgemm", Size: 2048, Warmup: 1, Iters: 5, Peer: true},
@@ -140,7 +146,11 @@ func (c benchCase) describe() string {
 		if c.Arch != "smallcnn" {
 			cls = fmt.Sprintf("%s (base width %d) at %d px", c.Arch, c.CWidth, c.Size)
 		}
-		return fmt.Sprintf("fine-tuning step: %s, %s, batch %d", g, cls, c.Batch)
+		bf16 := ""
+		if c.BF16 {
+			bf16 = ", D and classifier under bf16 autocast"
+		}
+		return fmt.Sprintf("fine-tuning step: %s, %s, batch %d%s", g, cls, c.Batch, bf16)
 	case "sample":
 		return fmt.Sprintf("sampling: BigGAN-%d G width %d, eval, no grad, batch %d", c.Res, c.Width, c.Batch)
 	case "cls":
@@ -157,6 +167,9 @@ func runBenchChild(spec string) error {
 	var c benchCase
 	if err := json.Unmarshal([]byte(spec), &c); err != nil {
 		return fmt.Errorf("bench: case: %w", err)
+	}
+	if c.Kind == "drift" {
+		return printJSON(benchDrift(c))
 	}
 	var (
 		iter    func() error
@@ -208,6 +221,14 @@ func runBenchChild(spec string) error {
 	if c.Kind == "sgemm" {
 		r.Flops = map[string]float64{"step": 2 * float64(c.Size) * float64(c.Size) * float64(c.Size)}
 	}
+	return printJSON(r, nil)
+}
+
+// printJSON prints r as the child's result line.
+func printJSON(r benchResult, err error) error {
+	if err != nil {
+		return err
+	}
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -242,10 +263,17 @@ func benchGAN(c benchCase) (*biggan.Generator, *biggan.Discriminator, error) {
 	return g, d, nil
 }
 
-func benchStep(c benchCase) (func() error, func(), error) {
+// stepNets builds the networks, optimizer and options of a step case.
+func stepNets(c benchCase) (finetune.Nets, *torch.Adam, finetune.Options, func(), error) {
+	opt := finetune.Defaults()
+	opt.Batch = c.Batch
+	opt.AutocastBF16 = c.BF16
+	if c.BF16 && !torch.BF16Supported() {
+		return finetune.Nets{}, nil, opt, nil, torch.ErrNoBF16
+	}
 	g, d, err := benchGAN(c)
 	if err != nil {
-		return nil, nil, err
+		return finetune.Nets{}, nil, opt, nil, err
 	}
 	ccfg := classifier.Config{Arch: c.Arch, Size: c.Size, Classes: 2, Target: 1}
 	if c.Arch != "smallcnn" {
@@ -255,24 +283,30 @@ func benchStep(c benchCase) (func() error, func(), error) {
 	if err != nil {
 		g.Free()
 		d.Free()
-		return nil, nil, err
+		return finetune.Nets{}, nil, opt, nil, err
 	}
 	nets := finetune.Nets{G: g, D: d, C: cls}
 	free := func() { g.Free(); d.Free(); cls.Free() }
 	vars, err := finetune.Prepare(nets, nil)
 	if err != nil {
 		free()
-		return nil, nil, err
+		return finetune.Nets{}, nil, opt, nil, err
 	}
 	ts := make([]*torch.Tensor, len(vars))
 	for i, v := range vars {
 		ts[i] = v.T
 	}
-	opt := finetune.Defaults()
-	opt.Batch = c.Batch
 	adam, err := torch.NewAdam(ts, opt.LR, opt.Beta1, opt.Beta2, opt.AdamEps)
 	if err != nil {
 		free()
+		return finetune.Nets{}, nil, opt, nil, err
+	}
+	return nets, adam, opt, func() { adam.Free(); free() }, nil
+}
+
+func benchStep(c benchCase) (func() error, func(), error) {
+	nets, adam, opt, cleanup, err := stepNets(c)
+	if err != nil {
 		return nil, nil, err
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -280,7 +314,52 @@ func benchStep(c benchCase) (func() error, func(), error) {
 		_, err := finetune.Step(nets, adam, rng, opt)
 		return err
 	}
-	return iter, func() { adam.Free(); free() }, nil
+	return iter, cleanup, nil
+}
+
+// benchDrift runs c.Iters steps from the same weights and batches twice,
+// in float32 and under bf16 autocast, and reports the largest difference
+// between the two generators' samples of 16 fixed latents.
+func benchDrift(c benchCase) (benchResult, error) {
+	var samples [2][]float32
+	for i, bf16 := range []bool{false, true} {
+		c.BF16 = bf16
+		nets, adam, opt, cleanup, err := stepNets(c)
+		if err != nil {
+			return benchResult{}, err
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		for range c.Iters {
+			if _, err = finetune.Step(nets, adam, rng, opt); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			z, y := finetune.Latents(rand.New(rand.NewPCG(2, 2)), 16, nets.G.Cfg.DimZ, nets.G.Cfg.NClasses, opt)
+			samples[i], err = nets.G.Images(z, y, 16)
+		}
+		cleanup()
+		if err != nil {
+			return benchResult{}, err
+		}
+	}
+	r := benchResult{PerIter: c.Iters, PeakMB: vmHWM()}
+	for i, v := range samples[0] {
+		r.MaxDiff = max(r.MaxDiff, math.Abs(float64(v-samples[1][i])))
+	}
+	return r, nil
+}
+
+// driftCase is the case whose drift a bf16 row reports: the same step at
+// 32×32; at 128×128 G/D width 16 and a ResNet-50 of base width 16, since
+// 100 full-width steps would take longer than the rest of the benchmark.
+func (c benchCase) driftCase(steps int) benchCase {
+	d := c
+	d.Kind, d.Iters, d.Warmup, d.Peer, d.Flops = "drift", steps, 0, false, false
+	if d.Res == 128 {
+		d.Width, d.CWidth = 16, 16
+	}
+	return d
 }
 
 func benchSample(c benchCase) (func() error, func(), error) {
@@ -475,6 +554,9 @@ func (c benchCase) peerArgs(script string, threads int) []string {
 		if c.Flops {
 			args = append(args, "--flops")
 		}
+		if c.BF16 {
+			args = append(args, "--bf16")
+		}
 	case "sample":
 		args = append(args, "--width", strconv.Itoa(c.Width))
 	case "sgemm":
@@ -487,6 +569,11 @@ type benchRow struct {
 	c        benchCase
 	gs, py   benchResult
 	gsE, pyE error
+
+	// drift, for a bf16 row: its driftCase's result.
+	drift  *benchResult
+	driftC benchCase
+	driftE error
 }
 
 func runBench(cmd *cobra.Command, o *benchOptions) error {
@@ -515,8 +602,16 @@ func runBench(cmd *cobra.Command, o *benchOptions) error {
 		spec, _ := json.Marshal(c)
 		return runChild(self, []string{"bench", "-q", "--threads", strconv.Itoa(threads), "--run-case", string(spec)})
 	}
+	driftSteps := 50
+	if o.quick {
+		driftSteps = 5
+	}
 	var rows, scale []benchRow
 	for _, c := range main {
+		if c.BF16 && !torch.BF16Supported() {
+			fmt.Fprintf(log, "bench: %s: skipped: %v\n", c.Name, torch.ErrNoBF16)
+			continue
+		}
 		row := benchRow{c: c}
 		fmt.Fprintf(log, "bench: %s (%s): ganshift…\n", c.Name, c.describe())
 		row.gs, row.gsE = child(c)
@@ -524,7 +619,13 @@ func runBench(cmd *cobra.Command, o *benchOptions) error {
 			fmt.Fprintf(log, "bench: %s: PyTorch peer…\n", c.Name)
 			row.py, row.pyE = runChild(o.python, c.peerArgs(o.peer, threads))
 		}
-		for _, e := range []error{row.gsE, row.pyE} {
+		if c.BF16 {
+			row.driftC = c.driftCase(driftSteps)
+			fmt.Fprintf(log, "bench: %s: %d steps in float32 and in bf16…\n", c.Name, driftSteps)
+			d, err := child(row.driftC)
+			row.drift, row.driftE = &d, err
+		}
+		for _, e := range []error{row.gsE, row.pyE, row.driftE} {
 			if e != nil {
 				fmt.Fprintf(log, "bench: %s: %v\n", c.Name, e)
 			}
@@ -625,7 +726,7 @@ func benchMarkdown(o *benchOptions, threads int, rows, scale []benchRow, took ti
 	fmt.Fprintf(&b, "Every case ran in a fresh process (ganshift re-executes itself), so each peak resident memory (VmHWM) is that case's own. Times are the median of the timed iterations after the warm-up ones (CPU s: the median user+system CPU time of an iteration, which tells how much other load inflated the wall time); the ratio is ganshift's median over PyTorch's (below 1: ganshift is faster). The peer uses the independent reference modules of `tools/reference` with the same shapes, random weights, `torch.set_num_threads` equal to ganshift's threads, D and the classifier in eval mode with `requires_grad_(False)`, `torch.no_grad()` for sampling, and `torch.optim.Adam` on G.\n\n")
 
 	b.WriteString("## ganshift against PyTorch\n\n")
-	b.WriteString("| case | what | iterations | ganshift | PyTorch | ratio | ganshift CPU s | PyTorch CPU s | ganshift images/s | PyTorch images/s | ganshift peak MB | PyTorch peak MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| case | what | iterations | ganshift | PyTorch | ratio | ganshift CPU s | PyTorch CPU s | ganshift images/s | PyTorch images/s | ganshift peak MB | PyTorch peak MB | bf16: G's samples against float32 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		ratio, gips, pips := "–", "–", "–"
 		if ok(r.gs, r.gsE) && ok(r.py, r.pyE) {
@@ -639,14 +740,14 @@ func benchMarkdown(o *benchOptions, threads int, rows, scale []benchRow, took ti
 				pips = fmt.Sprintf("%.1f", float64(r.py.PerIter)/r.py.Median)
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d + %d warm-up | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.c.Name, r.c.describe(), r.c.Iters, r.c.Warmup,
-			fmtTime(r.gs, r.gsE), fmtTime(r.py, r.pyE), ratio, fmtCPU(r.gs, r.gsE), fmtCPU(r.py, r.pyE), gips, pips, fmtMB(r.gs, r.gsE), fmtMB(r.py, r.pyE))
+		fmt.Fprintf(&b, "| %s | %s | %d + %d warm-up | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.c.Name, r.c.describe(), r.c.Iters, r.c.Warmup,
+			fmtTime(r.gs, r.gsE), fmtTime(r.py, r.pyE), ratio, fmtCPU(r.gs, r.gsE), fmtCPU(r.py, r.pyE), gips, pips, fmtMB(r.gs, r.gsE), fmtMB(r.py, r.pyE), fmtDrift(r))
 	}
 	for _, r := range rows {
 		for _, e := range []struct {
 			side string
 			err  error
-		}{{"ganshift", r.gsE}, {"PyTorch", r.pyE}} {
+		}{{"ganshift", r.gsE}, {"PyTorch", r.pyE}, {"the bf16 drift run", r.driftE}} {
 			if e.err != nil {
 				fmt.Fprintf(&b, "\n%s failed on %s: `%s`\n", e.side, r.c.Name, strings.ReplaceAll(e.err.Error(), "`", "'"))
 			}
@@ -721,6 +822,19 @@ func benchMarkdown(o *benchOptions, threads int, rows, scale []benchRow, took ti
 	}
 	b.WriteString("\n## Reproduce\n\n```\nmake bench                      # full run, writes docs/performance.md\n./ganshift bench --quick --out /tmp/perf.md   # harness check\n```\n\nRun it on an otherwise idle machine: other load inflates both sides' times.\n")
 	return b.String()
+}
+
+// fmtDrift is a bf16 row's drift cell: the largest difference and what
+// it was measured on.
+func fmtDrift(r benchRow) string {
+	if r.drift == nil || r.driftE != nil {
+		return "–"
+	}
+	on := "this step"
+	if r.driftC.Width != r.c.Width || r.driftC.CWidth != r.c.CWidth {
+		on = fmt.Sprintf("G/D width %d, %s base width %d", r.driftC.Width, r.driftC.Arch, r.driftC.CWidth)
+	}
+	return fmt.Sprintf("max abs diff %.2g after %d identical steps (%s; images in [−1, 1])", r.drift.MaxDiff, r.driftC.Iters, on)
 }
 
 func fmtCPU(r benchResult, err error) string {

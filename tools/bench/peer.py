@@ -96,15 +96,17 @@ def step_setup(a):
     return G, D, C, size, dim_z, n_classes
 
 
-def finetune_step(G, D, C, opt, size, dim_z, n_classes, batch):
+def finetune_step(G, D, C, opt, size, dim_z, n_classes, batch, bf16=False):
     z = torch.randn(batch, dim_z)
     y = torch.randint(n_classes, (batch,))
     x = G(z, G.shared(y))
     xc = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False) if x.shape[-1] != size else x
-    logits = C(xc)
+    # bf16: the frozen networks under CPU autocast, G and Adam in float32.
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = C(xc).float()
+        score = D(x, y).float()
     target = torch.ones(batch, dtype=torch.long)
     cls_loss = F.cross_entropy(logits, target)
-    score = D(x, y)
     d_loss = -score.mean()
     loss = cls_loss + d_loss
     with torch.no_grad():
@@ -193,6 +195,7 @@ def main():
     p.add_argument("--cls-width", type=int, default=64)
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--flops", action="store_true", help="also count the step's FLOPs (not timed)")
+    p.add_argument("--bf16", action="store_true", help="step: run D and the classifier under bfloat16 autocast")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -203,7 +206,7 @@ def main():
         opt = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.999), eps=1e-6)
         if a.flops:
             out["flops"] = step_flops(G, D, C, size, dim_z, n_classes, a.batch)
-        times = timed(lambda: finetune_step(G, D, C, opt, size, dim_z, n_classes, a.batch), a.warmup, a.iters)
+        times = timed(lambda: finetune_step(G, D, C, opt, size, dim_z, n_classes, a.batch, a.bf16), a.warmup, a.iters)
         out["per_iter"] = a.batch
     elif a.case.startswith("sample128"):
         G, _ = build_gan(128, a.width, 1000, 120, 128, [64], [64])

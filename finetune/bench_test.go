@@ -15,6 +15,13 @@ import (
 // before Freeze and conv attention), "frozen" with Freeze only, "after"
 // with both.
 // "after-bf16" adds bfloat16 autocast of D and C.
+//
+// These compare variants with each other. go test runs benchmarks on
+// goroutines that move between OS threads, and each thread that runs
+// libtorch work starts its own OpenMP team, after which libgomp's workers
+// sleep between parallel regions instead of spinning (see the init of
+// cmd/ganshift): small steps time up to 2× slower here than in
+// `ganshift bench`, which is the measurement to quote.
 func benchStep(b *testing.B, nets Nets, batch int) {
 	defer func() { biggan.AttentionMatmul = false }()
 	for _, v := range []struct {

@@ -46,16 +46,18 @@ type benchCase struct {
 
 // benchResult is what a child prints as its last line.
 type benchResult struct {
-	Times   []float64          `json:"times"`
-	Median  float64            `json:"median_s"`
-	PeakMB  float64            `json:"peak_mb"`
-	PerIter int                `json:"per_iter"` // images per timed iteration
-	Flops   map[string]float64 `json:"flops,omitempty"`
-	CPU     float64            `json:"cpu_s"` // median CPU seconds (user+system) per timed iteration
-	Torch   string             `json:"torch,omitempty"`
-	Libs    []string           `json:"libs,omitempty"` // BLAS, oneDNN and OpenMP libraries mapped (sgemm only)
-	MKLDNN  *bool              `json:"mkldnn,omitempty"`
-	MaxDiff float64            `json:"max_diff,omitempty"` // drift: max |G bf16 − G float32| after the steps
+	Times    []float64          `json:"times"`
+	Median   float64            `json:"median_s"`
+	PeakMB   float64            `json:"peak_mb"`
+	PerIter  int                `json:"per_iter"` // images per timed iteration
+	Flops    map[string]float64 `json:"flops,omitempty"`
+	CPU      float64            `json:"cpu_s"` // median CPU seconds (user+system) per timed iteration
+	Torch    string             `json:"torch,omitempty"`
+	Libs     []string           `json:"libs,omitempty"` // BLAS, oneDNN and OpenMP libraries mapped (sgemm only)
+	MKLDNN   *bool              `json:"mkldnn,omitempty"`
+	MaxDiff  float64            `json:"max_diff,omitempty"`  // drift: max |G bf16 − G float32| after the steps
+	MeanDiff float64            `json:"mean_diff,omitempty"` // drift: mean |G bf16 − G float32|
+	Moved    float64            `json:"moved,omitempty"`     // drift: mean |G float32 after − before the steps|
 }
 
 type benchOptions struct {
@@ -318,25 +320,28 @@ func benchStep(c benchCase) (func() error, func(), error) {
 }
 
 // benchDrift runs c.Iters steps from the same weights and batches twice,
-// in float32 and under bf16 autocast, and reports the largest difference
-// between the two generators' samples of 16 fixed latents.
+// in float32 and under bf16 autocast, and compares the two generators'
+// samples of 16 fixed latents: the largest and the mean difference, and
+// for scale how far the float32 samples moved over the steps.
 func benchDrift(c benchCase) (benchResult, error) {
-	var samples [2][]float32
+	var before []float32
+	var after [2][]float32
 	for i, bf16 := range []bool{false, true} {
 		c.BF16 = bf16
 		nets, adam, opt, cleanup, err := stepNets(c)
 		if err != nil {
 			return benchResult{}, err
 		}
+		z, y := finetune.Latents(rand.New(rand.NewPCG(2, 2)), 16, nets.G.Cfg.DimZ, nets.G.Cfg.NClasses, opt)
+		if i == 0 {
+			before, err = nets.G.Images(z, y, 16)
+		}
 		rng := rand.New(rand.NewPCG(1, 1))
-		for range c.Iters {
-			if _, err = finetune.Step(nets, adam, rng, opt); err != nil {
-				break
-			}
+		for n := 0; n < c.Iters && err == nil; n++ {
+			_, err = finetune.Step(nets, adam, rng, opt)
 		}
 		if err == nil {
-			z, y := finetune.Latents(rand.New(rand.NewPCG(2, 2)), 16, nets.G.Cfg.DimZ, nets.G.Cfg.NClasses, opt)
-			samples[i], err = nets.G.Images(z, y, 16)
+			after[i], err = nets.G.Images(z, y, 16)
 		}
 		cleanup()
 		if err != nil {
@@ -344,8 +349,11 @@ func benchDrift(c benchCase) (benchResult, error) {
 		}
 	}
 	r := benchResult{PerIter: c.Iters, PeakMB: vmHWM()}
-	for i, v := range samples[0] {
-		r.MaxDiff = max(r.MaxDiff, math.Abs(float64(v-samples[1][i])))
+	for i, v := range after[0] {
+		d := math.Abs(float64(v - after[1][i]))
+		r.MaxDiff = max(r.MaxDiff, d)
+		r.MeanDiff += d / float64(len(before))
+		r.Moved += math.Abs(float64(v-before[i])) / float64(len(before))
 	}
 	return r, nil
 }
@@ -676,6 +684,9 @@ func fmtTime(r benchResult, err error) string {
 	if err != nil {
 		return "failed"
 	}
+	if r.Median == 0 { // not run (no peer)
+		return "–"
+	}
 	if r.Median >= 1 {
 		return fmt.Sprintf("%.2f s", r.Median)
 	}
@@ -683,7 +694,7 @@ func fmtTime(r benchResult, err error) string {
 }
 
 func fmtMB(r benchResult, err error) string {
-	if err != nil {
+	if err != nil || r.PeakMB == 0 {
 		return "–"
 	}
 	return fmt.Sprintf("%.0f", r.PeakMB)
@@ -720,7 +731,7 @@ func benchMarkdown(o *benchOptions, threads int, rows, scale []benchRow, took ti
 	fmt.Fprintf(&b, "# Performance\n\n")
 	fmt.Fprintf(&b, "Written by `ganshift bench` (`make bench`); mode: %s. Run on %s UTC, took %v.\n\n",
 		mode, time.Now().UTC().Format("2006-01-02 15:04"), took.Round(time.Second))
-	b.WriteString("Measure on an otherwise idle machine. When other processes hold cores, libgomp's spin-waiting threads make steps of many small operations (the 32×32 cases) 10–70× slower on either side, by chance per process (seen on this 2-core machine at load 3–4: 35 ms or 1–2.5 s for the same step32, ganshift and PyTorch alike); the CPU-s column then grows with the wall time, since the threads spin rather than sleep, and the load average below is above 1.\n\n")
+	b.WriteString("Measure on an otherwise idle machine. ganshift runs all its libtorch work from one OS thread, so one OpenMP team serves the whole process (see cmd/ganshift's init). When other processes hold cores, libgomp's spin-waiting threads make steps of many small operations (the 32×32 cases) 10–70× slower on either side, by chance per process (seen on this 2-core machine at load 3–4: 35 ms or 1–2.5 s for the same step32, ganshift and PyTorch alike); the CPU-s column then grows with the wall time, since the threads spin rather than sleep, and the load average below is above 1.\n\n")
 	fmt.Fprintf(&b, "| machine | |\n|---|---|\n| CPU | %s |\n| CPUs (lscpu) | %s |\n| threads (both sides) | %d |\n| ganshift | %s, libtorch via cgo |\n| PyTorch peer | %s (`tools/bench/peer.py`, %s) |\n| load average (1, 5, 15 min) at start / end | %s / %s |\n\n",
 		model, cpus, threads, runtime.Version(), orDash(pyTorch), o.python, load0, load1)
 	fmt.Fprintf(&b, "Every case ran in a fresh process (ganshift re-executes itself), so each peak resident memory (VmHWM) is that case's own. Times are the median of the timed iterations after the warm-up ones (CPU s: the median user+system CPU time of an iteration, which tells how much other load inflated the wall time); the ratio is ganshift's median over PyTorch's (below 1: ganshift is faster). The peer uses the independent reference modules of `tools/reference` with the same shapes, random weights, `torch.set_num_threads` equal to ganshift's threads, D and the classifier in eval mode with `requires_grad_(False)`, `torch.no_grad()` for sampling, and `torch.optim.Adam` on G.\n\n")
@@ -834,7 +845,8 @@ func fmtDrift(r benchRow) string {
 	if r.driftC.Width != r.c.Width || r.driftC.CWidth != r.c.CWidth {
 		on = fmt.Sprintf("G/D width %d, %s base width %d", r.driftC.Width, r.driftC.Arch, r.driftC.CWidth)
 	}
-	return fmt.Sprintf("max abs diff %.2g after %d identical steps (%s; images in [−1, 1])", r.drift.MaxDiff, r.driftC.Iters, on)
+	return fmt.Sprintf("after %d identical steps: max abs diff %.2g, mean %.2g (the float32 samples moved by %.2g on average over the steps; %s; pixels in [−1, 1])",
+		r.driftC.Iters, r.drift.MaxDiff, r.drift.MeanDiff, r.drift.Moved, on)
 }
 
 func fmtCPU(r benchResult, err error) string {

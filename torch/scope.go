@@ -212,7 +212,9 @@ func (s *Scope) unary(name string, op C.int, a *Tensor) *Tensor {
 }
 
 // ChannelsLast is x (N, C, H, W) stored with the channels innermost.
-func (s *Scope) ChannelsLast(a *Tensor) *Tensor { return s.unary("channels last", C.GS_CHANNELS_LAST, a) }
+func (s *Scope) ChannelsLast(a *Tensor) *Tensor {
+	return s.unary("channels last", C.GS_CHANNELS_LAST, a)
+}
 
 // Relu is max(x, 0).
 func (s *Scope) Relu(a *Tensor) *Tensor { return s.unary("relu", C.GS_RELU, a) }

@@ -26,10 +26,12 @@ test-short:
 	./scripts/setup.sh test
 	go test -count=1 -short ./...
 
-# make bench: ganshift against the PyTorch peer (tools/bench/peer.py, needs
-# /usr/bin/python3 with torch), written to docs/performance.md. Takes about
-# 20-30 minutes on an idle 2-core CPU; run nothing else meanwhile.
+# make bench: ganshift against the PyTorch peer (tools/bench/peer.py on
+# /usr/bin/python3 with Debian's python3-torch, which setup installs),
+# written to docs/performance.md. Takes about 13 minutes on an idle 2-core
+# CPU; run nothing else meanwhile.
 bench: build
+	./scripts/setup.sh bench
 	./ganshift bench --out docs/performance.md
 
 # The Go micro-benchmarks of the packages.

@@ -2,8 +2,9 @@
 # setup.sh installs what building ganshift needs on Debian or Ubuntu:
 # libtorch (headers and libraries), a C++ compiler and make; with the
 # argument "test", also Chromium for the report's browser test and
-# python3-torch for the PyTorch loading test of export. It does
-# nothing when they are already there. Go itself must be installed.
+# python3-torch for the PyTorch loading test of export; with "bench",
+# python3-torch for the benchmark's PyTorch peer. It does nothing when
+# they are already there. Go itself must be installed.
 set -euo pipefail
 
 need=()
@@ -12,6 +13,8 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
+if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
   /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
 fi
 

@@ -211,7 +211,11 @@ func (s *Scope) unary(name string, op C.int, a *Tensor) *Tensor {
 	return s.result(name, C.gs_unary(s.grad(), op, a.h, &out), out, a)
 }
 
-// ChannelsLast is x (N, C, H, W) stored with the channels innermost.
+// ChannelsLast is a (N, C, H, W) with the same shape and values, stored
+// with the channels innermost. Convolutions, batch norms, pooling and
+// elementwise ops keep that layout, and oneDNN convolves it without
+// reordering it first; reading values back (Float32) gives them in
+// (N, C, H, W) order either way.
 func (s *Scope) ChannelsLast(a *Tensor) *Tensor {
 	return s.unary("channels last", C.GS_CHANNELS_LAST, a)
 }

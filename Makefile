@@ -28,7 +28,7 @@ test-short:
 
 # make bench: ganshift against the PyTorch peer (tools/bench/peer.py on
 # /usr/bin/python3 with Debian's python3-torch, which setup installs),
-# written to docs/performance.md. Takes about 13 minutes on an idle 2-core
+# written to docs/performance.md. Takes about 12 minutes on an idle 2-core
 # CPU; run nothing else meanwhile.
 bench: build
 	./scripts/setup.sh bench

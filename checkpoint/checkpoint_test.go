@@ -244,6 +244,7 @@ func TestLoadBroken(t *testing.T) {
 	}{
 		{"short", "file is 5 bytes, too short"},
 		{"header_too_long", "header length 1000 exceeds the 8 bytes after it"},
+		{"text", "not a safetensors file (its first 8 bytes give a header length of"},
 		{"bad_json", `header: key "a": unexpected EOF`},
 		{"not_object", "header: does not start with '{'"},
 		{"truncated", `tensor "a": data_offsets [4 20] out of range [0, 14]`},

@@ -54,7 +54,7 @@ func parseHeader(data []byte) (*header, error) {
 	}
 	n := binary.LittleEndian.Uint64(data)
 	if n > maxHeaderSize {
-		return nil, fmt.Errorf("header length %d exceeds the limit of %d", n, maxHeaderSize)
+		return nil, fmt.Errorf("not a safetensors file (its first 8 bytes give a header length of %d, over the limit of %d)", n, maxHeaderSize)
 	}
 	if n > uint64(len(data)-8) {
 		return nil, fmt.Errorf("header length %d exceeds the %d bytes after it", n, len(data)-8)

@@ -76,11 +76,16 @@ func newBenchCmd() *cobra.Command {
 		Short: "Time ganshift against a PyTorch script of the same computation and write markdown tables",
 		Long: `bench times, for ganshift and for tools/bench/peer.py (the same networks in
 PyTorch, from tools/reference), a full-width BigGAN-128 fine-tuning step with a
-ResNet-50 classifier, the demo's 32×32 step, 128×128 sampling and small-CNN
-classifier training; it counts each step's FLOPs, measures the float32
-matrix-multiply peak, and times ganshift's step against batch size and
-resolution. Each case runs in a fresh process. Results go to --out as markdown.
---quick runs a reduced set (narrow networks, fewer iterations) to check the harness.`,
+ResNet-50 classifier (step128), the demo's 32×32 step (step32), both again with
+D and the classifier under bf16 autocast where the CPU has AVX512-BF16 or AMX
+(step128-bf16, step32-bf16, each with how far 50 identical steps take G's
+samples from float32's), 128×128 sampling (sample128) and small-CNN classifier
+training (cls32); it counts each step's FLOPs, measures the float32
+matrix-multiply peak (sgemm), and times ganshift's step against batch size
+(batch) and resolution (res). Each case runs in a fresh process. Results go to
+--out as markdown; the full run takes about 12 minutes on a 2-core CPU.
+--quick runs a reduced set to check the harness in under a minute: narrow
+networks, fewer iterations, no step128-bf16, 5 drift steps.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.runCase != "" {
@@ -95,10 +100,13 @@ resolution. Each case runs in a fresh process. Results go to --out as markdown.
 	f.StringVar(&o.python, "python", "/usr/bin/python3", "a Python with PyTorch, for the peer; empty skips it")
 	f.StringVar(&o.peer, "peer", "tools/bench/peer.py", "the PyTorch peer script")
 	f.StringVar(&o.runCase, "run-case", "", "run one case (JSON) in this process and print its result")
-	f.StringSliceVar(&o.only, "only", nil, "run only these cases: step128, step32, sample128, cls32, sgemm, batch, res")
+	f.StringSliceVar(&o.only, "only", nil, "run only these cases: "+strings.Join(benchCaseNames, ", "))
 	_ = f.MarkHidden("run-case")
 	return cmd
 }
+
+// benchCaseNames are the names --only takes.
+var benchCaseNames = []string{"step128", "step128-bf16", "step32", "step32-bf16", "sample128", "cls32", "sgemm", "batch", "res"}
 
 func benchCases(quick bool) (main, scaling []benchCase) {
 	if quick {
@@ -592,10 +600,6 @@ func runBench(cmd *cobra.Command, o *benchOptions) error {
 	threads := torch.Threads()
 	log := cmd.ErrOrStderr()
 	start := time.Now()
-	load0 := loadAvg()
-	if l, err := strconv.ParseFloat(strings.Fields(load0 + " 0")[0], 64); err == nil && l > 1 {
-		fmt.Fprintf(log, "bench: load average %s: other processes will inflate both sides' times\n", load0)
-	}
 	main, scaling := benchCases(o.quick)
 	if len(o.only) > 0 {
 		keep := func(cs []benchCase) []benchCase {
@@ -603,8 +607,12 @@ func runBench(cmd *cobra.Command, o *benchOptions) error {
 		}
 		main, scaling = keep(main), keep(scaling)
 		if len(main)+len(scaling) == 0 {
-			return fmt.Errorf("bench: --only %v names no case", o.only)
+			return fmt.Errorf("bench: --only %s names no case; the cases are %s", strings.Join(o.only, ","), strings.Join(benchCaseNames, ", "))
 		}
+	}
+	load0 := loadAvg()
+	if l, err := strconv.ParseFloat(strings.Fields(load0 + " 0")[0], 64); err == nil && l > 1 {
+		fmt.Fprintf(log, "bench: load average %s: other processes will inflate both sides' times\n", load0)
 	}
 	child := func(c benchCase) (benchResult, error) {
 		spec, _ := json.Marshal(c)
@@ -780,26 +788,28 @@ func benchMarkdown(o *benchOptions, threads int, rows, scale []benchRow, took ti
 				libList(r.gs.Libs), libList(r.py.Libs), mkldnn(r.py.MKLDNN))
 		}
 	}
-	b.WriteString("\n## FLOPs and achieved throughput\n\n")
-	b.WriteString("FLOPs are counted per operator by PyTorch's profiler (`torch.profiler.profile(with_flops=True)`: convolutions, matrix products, elementwise multiply and add) on one forward pass of each network in the peer, at the step's shapes. The step's total is estimated as 3× G's forward (the backward computes input and weight gradients) plus 2× D's and the classifier's (backward to the image only; their weights are frozen). ganshift runs the same operators, so the same count applies to both sides.\n\n")
-	b.WriteString("| case | G forward GFLOP | D forward GFLOP | classifier forward GFLOP | step GFLOP | ganshift GFLOP/s | PyTorch GFLOP/s | ganshift ÷ sgemm rate |\n|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		f := r.py.Flops
-		if r.c.Kind != "step" || f == nil {
-			continue
-		}
-		step := f["step"]
-		g, p, pct := "–", "–", "–"
-		if ok(r.gs, r.gsE) {
-			g = fmt.Sprintf("%.1f", step/r.gs.Median/1e9)
-			if peakGS > 0 {
-				pct = fmt.Sprintf("%.1f×", step/r.gs.Median/1e9/peakGS)
+	if hasFlops(rows) {
+		b.WriteString("\n## FLOPs and achieved throughput\n\n")
+		b.WriteString("FLOPs are counted per operator by PyTorch's profiler (`torch.profiler.profile(with_flops=True)`: convolutions, matrix products, elementwise multiply and add) on one forward pass of each network in the peer, at the step's shapes. The step's total is estimated as 3× G's forward (the backward computes input and weight gradients) plus 2× D's and the classifier's (backward to the image only; their weights are frozen). ganshift runs the same operators, so the same count applies to both sides.\n\n")
+		b.WriteString("| case | G forward GFLOP | D forward GFLOP | classifier forward GFLOP | step GFLOP | ganshift GFLOP/s | PyTorch GFLOP/s | ganshift ÷ sgemm rate |\n|---|---|---|---|---|---|---|---|\n")
+		for _, r := range rows {
+			f := r.py.Flops
+			if r.c.Kind != "step" || f == nil {
+				continue
 			}
+			step := f["step"]
+			g, p, pct := "–", "–", "–"
+			if ok(r.gs, r.gsE) {
+				g = fmt.Sprintf("%.1f", step/r.gs.Median/1e9)
+				if peakGS > 0 {
+					pct = fmt.Sprintf("%.1f×", step/r.gs.Median/1e9/peakGS)
+				}
+			}
+			if ok(r.py, r.pyE) {
+				p = fmt.Sprintf("%.1f", step/r.py.Median/1e9)
+			}
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s |\n", r.c.Name, f["g_fwd"]/1e9, f["d_fwd"]/1e9, f["c_fwd"]/1e9, step/1e9, g, p, pct)
 		}
-		if ok(r.py, r.pyE) {
-			p = fmt.Sprintf("%.1f", step/r.py.Median/1e9)
-		}
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s |\n", r.c.Name, f["g_fwd"]/1e9, f["d_fwd"]/1e9, f["c_fwd"]/1e9, step/1e9, g, p, pct)
 	}
 
 	for _, kind := range []string{"batch", "res"} {
@@ -835,15 +845,25 @@ func benchMarkdown(o *benchOptions, threads int, rows, scale []benchRow, took ti
 	return b.String()
 }
 
+// hasFlops reports whether any step row has the peer's FLOP count.
+func hasFlops(rows []benchRow) bool {
+	for _, r := range rows {
+		if r.c.Kind == "step" && r.py.Flops != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // fmtDrift is a bf16 row's drift cell: the largest difference and what
 // it was measured on.
 func fmtDrift(r benchRow) string {
 	if r.drift == nil || r.driftE != nil {
 		return "–"
 	}
-	on := "this step"
+	on := "measured on this step's networks"
 	if r.driftC.Width != r.c.Width || r.driftC.CWidth != r.c.CWidth {
-		on = fmt.Sprintf("G/D width %d, %s base width %d", r.driftC.Width, r.driftC.Arch, r.driftC.CWidth)
+		on = fmt.Sprintf("measured on G/D width %d and a %s of base width %d", r.driftC.Width, r.driftC.Arch, r.driftC.CWidth)
 	}
 	return fmt.Sprintf("after %d identical steps: max abs diff %.2g, mean %.2g (the float32 samples moved by %.2g on average over the steps; %s; pixels in [−1, 1])",
 		r.driftC.Iters, r.drift.MaxDiff, r.drift.MeanDiff, r.drift.Moved, on)

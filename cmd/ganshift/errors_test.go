@@ -97,7 +97,7 @@ func TestBadInput(t *testing.T) {
 			func(out string) []string {
 				return []string{"sample", "--model", filepath.Join(out, "nomodel"), "--out", filepath.Join(out, "S")}
 			},
-			func(out string) []string { return []string{filepath.Join(out, "nomodel")} },
+			func(out string) []string { return []string{filepath.Join(out, "nomodel"), "no such file or directory"} },
 		},
 		{
 			"sample: class out of range",
@@ -144,6 +144,14 @@ func TestBadInput(t *testing.T) {
 			func(string) []string {
 				return []string{filepath.Join(f.model, "G.safetensors"), "not a ganshift classifier"}
 			},
+		},
+		{
+			"finetune: text file as classifier",
+			func(out string) []string {
+				return []string{"finetune", "--model", f.model, "--classifier", filepath.Join("..", "..", "checkpoint", "testdata", "text.safetensors"),
+					"--iters", "2", "--out", filepath.Join(out, "R")}
+			},
+			func(string) []string { return []string{"text.safetensors", "not a safetensors file"} },
 		},
 		{
 			"finetune: --train matching nothing",

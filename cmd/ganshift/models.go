@@ -2,7 +2,9 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +36,9 @@ func loadModelFor(src string, needD bool) (*biggan.Model, string, error) {
 		}
 		m, err := biggan.LoadFiles(files)
 		return m, cmp.Or(files.GEma, files.G), err
+	}
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("model %s: no such file or directory", src)
 	}
 	m, err := biggan.LoadDir(src)
 	return m, src, err

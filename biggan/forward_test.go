@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"ganshift/internal/testutil"
 	"ganshift/nn"
 	"ganshift/torch"
 )
@@ -380,7 +381,7 @@ func TestSpectralNorm(t *testing.T) {
 		for _, l := range names {
 			w := get(l + ".weight")
 			rows := int(net.p.Get(l + ".weight").Shape()[0])
-			layers = append(layers, layer{net.name, l, get, rows, len(w) / rows, topSV(w, rows, len(w)/rows)})
+			layers = append(layers, layer{net.name, l, get, rows, len(w) / rows, testutil.TopSV(w, rows, len(w)/rows)})
 		}
 	}
 	// errs lists the layers whose stored sigma, or whose stored u's
@@ -449,7 +450,7 @@ func TestSpectralNorm(t *testing.T) {
 		w := tt.sn(s)
 		vals := values(t, s, w)
 		rows := int(w.Shape()[0])
-		if got := topSV(vals, rows, len(vals)/rows); math.Abs(got-1) > 1e-3 {
+		if got := testutil.TopSV(vals, rows, len(vals)/rows); math.Abs(got-1) > 1e-3 {
 			t.Errorf("%s: normalised weight has spectral norm %v, want 1", tt.name, got)
 		}
 	}

@@ -155,48 +155,6 @@ func embedding(t testing.TB, g *Generator, y ...int64) []float32 {
 	return e
 }
 
-// topSV is the largest singular value of the rows×cols matrix m (row
-// major), by power iteration on mᵀm in float64 until it settles.
-func topSV(m []float32, rows, cols int) float64 {
-	v := make([]float64, cols)
-	for i := range v {
-		v[i] = 1 / math.Sqrt(float64(cols)) * (1 + 0.01*float64(i%7))
-	}
-	u := make([]float64, rows)
-	var sigma float64
-	for it := 0; it < 20000; it++ {
-		for r := range rows {
-			var acc float64
-			for c := range cols {
-				acc += float64(m[r*cols+c]) * v[c]
-			}
-			u[r] = acc
-		}
-		for c := range cols {
-			v[c] = 0
-		}
-		for r := range rows {
-			for c := range cols {
-				v[c] += float64(m[r*cols+c]) * u[r]
-			}
-		}
-		var n float64
-		for _, x := range v {
-			n += x * x
-		}
-		n = math.Sqrt(n)
-		for c := range v {
-			v[c] /= n
-		}
-		next := math.Sqrt(n) // ‖mᵀm v‖ → σ²
-		if it > 100 && math.Abs(next-sigma) <= 1e-12*next {
-			return next
-		}
-		sigma = next
-	}
-	return sigma
-}
-
 // varNames lists the names of vars in order.
 func varNames(vars []*nn.Var) []string {
 	out := make([]string, len(vars))

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"ganshift/internal/testutil"
 	"ganshift/torch"
 )
 
@@ -260,7 +261,7 @@ func TestSNConverges(t *testing.T) {
 	if err := p.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := topSV(read(t, p, "l.weight"), rows, cols)
+	want := testutil.TopSV(read(t, p, "l.weight"), rows, cols)
 	for range 300 {
 		s := torch.NewScope()
 		l.Weight(s, true)
@@ -274,7 +275,7 @@ func TestSNConverges(t *testing.T) {
 	}
 	s := newScope(t)
 	wn := values(t, s, l.Weight(s, false))
-	if got := topSV(wn, rows, cols); math.Abs(got-1) > 1e-4 {
+	if got := testutil.TopSV(wn, rows, cols); math.Abs(got-1) > 1e-4 {
 		t.Errorf("normalised weight has spectral norm %v, want 1", got)
 	}
 }

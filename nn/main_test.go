@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"os"
 	"runtime"
 	"testing"
@@ -93,43 +92,4 @@ func snapshot(t testing.TB, p *Params) map[string]checkpoint.Tensor {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// topSV is the largest singular value of the rows×cols matrix m (row
-// major), by power iteration on mᵀm in float64 until it settles.
-func topSV(m []float32, rows, cols int) float64 {
-	v := make([]float64, cols)
-	for i := range v {
-		v[i] = 1 + 0.01*float64(i%7)
-	}
-	u := make([]float64, rows)
-	var sigma float64
-	for it := 0; it < 20000; it++ {
-		for r := range rows {
-			u[r] = 0
-			for c := range cols {
-				u[r] += float64(m[r*cols+c]) * v[c]
-			}
-		}
-		clear(v)
-		for r := range rows {
-			for c := range cols {
-				v[c] += float64(m[r*cols+c]) * u[r]
-			}
-		}
-		var n float64
-		for _, x := range v {
-			n += x * x
-		}
-		n = math.Sqrt(n)
-		for c := range v {
-			v[c] /= n
-		}
-		next := math.Sqrt(n)
-		if it > 100 && math.Abs(next-sigma) <= 1e-12*next {
-			return next
-		}
-		sigma = next
-	}
-	return sigma
 }

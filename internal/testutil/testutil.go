@@ -1,9 +1,11 @@
 // Package testutil holds the helpers that several packages' tests share:
-// reading tensors back and reading .npy fixtures made by PyTorch.
+// reading tensors back, reading .npy fixtures made by PyTorch, and a
+// float64 oracle for spectral norms.
 package testutil
 
 import (
 	"bufio"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -107,4 +109,43 @@ func SetTensor(tb testing.TB, name string, t *torch.Tensor, data []float32) {
 	if err := t.CopyFrom(src); err != nil {
 		tb.Fatalf("%s: %v", name, err)
 	}
+}
+
+// TopSV is the largest singular value of the rows×cols matrix m (row
+// major), by power iteration on mᵀm in float64 until it settles.
+func TopSV(m []float32, rows, cols int) float64 {
+	v := make([]float64, cols)
+	for i := range v {
+		v[i] = 1 + 0.01*float64(i%7)
+	}
+	u := make([]float64, rows)
+	var sigma float64
+	for it := 0; it < 20000; it++ {
+		for r := range rows {
+			u[r] = 0
+			for c := range cols {
+				u[r] += float64(m[r*cols+c]) * v[c]
+			}
+		}
+		clear(v)
+		for r := range rows {
+			for c := range cols {
+				v[c] += float64(m[r*cols+c]) * u[r]
+			}
+		}
+		var n float64
+		for _, x := range v {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+		for c := range v {
+			v[c] /= n
+		}
+		next := math.Sqrt(n) // ‖mᵀm v‖ → σ²
+		if it > 100 && math.Abs(next-sigma) <= 1e-12*next {
+			return next
+		}
+		sigma = next
+	}
+	return sigma
 }
